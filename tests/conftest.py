@@ -1,0 +1,108 @@
+"""Shared fixtures: the fixture site, settings on temp dirs, runtimes, in-process MCP clients.
+
+Everything is real: Chromium on pages served from tests/site by a local server,
+SQLite files in temp dirs, the MCP client talking to the server in-process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+from mcp.types import CallToolResult
+
+from tests.site_server import FixtureSite, start_site
+from thinkrun_mcp.config import Settings
+from thinkrun_mcp.runtime import Runtime
+from thinkrun_mcp.server.mcp import create_server
+
+# Tests never read a developer's .env or THINKRUN_* environment.
+for _name in [n for n in os.environ if n.startswith("THINKRUN_")]:
+    del os.environ[_name]
+
+
+def make_settings(data_dir: Path, **overrides: Any) -> Settings:
+    """Settings for a test: temp data dir, no .env, generous session cap unless overridden."""
+    base: dict[str, Any] = {"data_dir": data_dir, "max_sessions": 50, "log_level": "WARNING"}
+    base.update(overrides)
+    return Settings(_env_file=None, **base)
+
+
+@pytest.fixture(scope="session")
+def site() -> FixtureSite:
+    with start_site() as s:
+        yield s
+
+
+@pytest.fixture(scope="session")
+async def runtime(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runtime]:
+    """One warm runtime (browser already running) shared by the tests that do not need special settings."""
+    rt = Runtime(make_settings(tmp_path_factory.mktemp("shared-data")))
+    await rt.start()
+    await rt.engine.browser()
+    try:
+        yield rt
+    finally:
+        await rt.close()
+
+
+async def _end_all(rt: Runtime) -> None:
+    for s in list(rt.registry._sessions.values()):
+        await rt.registry.end(s, "terminated", "test finished")
+
+
+@pytest.fixture
+async def client(runtime: Runtime) -> AsyncIterator[Client]:
+    """An in-process MCP client on the shared runtime; sessions the test opened are closed after it."""
+    server = create_server(runtime=runtime)
+    async with Client(server) as c:
+        try:
+            yield c
+        finally:
+            await _end_all(runtime)
+
+
+@pytest.fixture
+def runtime_factory(tmp_path: Path) -> Callable[..., contextlib.AbstractAsyncContextManager[Runtime]]:
+    """Start a runtime with its own settings (and data dir) for one test; closed afterwards."""
+
+    @contextlib.asynccontextmanager
+    async def factory(**overrides: Any) -> AsyncIterator[Runtime]:
+        data_dir = overrides.pop("data_dir", tmp_path / "data")
+        rt = Runtime(make_settings(data_dir, **overrides))
+        await rt.start()
+        try:
+            yield rt
+        finally:
+            await rt.close()
+
+    return factory
+
+
+# -- calling tools ------------------------------------------------------------------------
+
+
+def text_of(result: CallToolResult) -> str:
+    return "\n".join(c.text for c in result.content if getattr(c, "type", None) == "text")
+
+
+async def call(client: Client, name: str, args: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Call a tool that must succeed; returns its structured content."""
+    result = await client.call_tool(name, args or {})
+    assert not result.is_error, f"{name} failed: {text_of(result)}"
+    if result.structured_content is None:
+        return json.loads(text_of(result))
+    return result.structured_content
+
+
+async def call_error(client: Client, name: str, args: dict[str, Any] | None = None) -> str:
+    """Call a tool that must fail; returns the error text (``"<code>: message (hint: …)"``)."""
+    result = await client.call_tool(name, args or {})
+    assert result.is_error, f"{name} unexpectedly succeeded: {text_of(result)[:500]}"
+    return text_of(result)

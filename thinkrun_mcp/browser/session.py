@@ -1,0 +1,480 @@
+"""One browser session: an isolated BrowserContext, its tabs, and what it records.
+
+A session owns a Playwright ``BrowserContext`` (no shared cookies or storage),
+keeps the list of its tabs and which one is active, handles dialogs by policy,
+saves downloads as artifacts, and records console entries and network requests
+through the store's batched writer. Things the model should hear about
+(a dialog, a new tab, a download, console errors, blocked requests) are queued
+as :class:`~thinkrun_mcp.models.PageEvent` and reported by the next tool result.
+
+Work inside a session is serialized by :attr:`BrowserSession.lock`; the
+service layer (``service.py``) takes it around each tool call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import secrets as _secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from playwright.async_api import BrowserContext, ConsoleMessage, Dialog, Download, Frame, Page, Request, Response, Route
+from playwright.async_api import Error as PlaywrightError
+
+from ..errors import ThinkRunError
+from ..models import PageEvent
+from .policy import UrlPolicy
+
+if TYPE_CHECKING:
+    from ..config import Settings
+    from ..store.records import Records
+    from ..store.sessions import SessionRows
+
+__all__ = ["BrowserSession", "ActionWatch", "new_id"]
+
+log = logging.getLogger(__name__)
+
+_MAX_EVENTS = 50
+_MAX_TEXT = 2_000  # longest console message / URL stored
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{_secrets.token_hex(6)}"
+
+
+def _clip(text: str, limit: int = _MAX_TEXT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass
+class ActionWatch:
+    """What happened while one action ran: requests it started, navigations, tabs, downloads."""
+
+    started: float = field(default_factory=time.monotonic)
+    inflight: set[int] = field(default_factory=set)
+    idle: asyncio.Event = field(default_factory=asyncio.Event)
+    navigated: bool = False
+    new_pages: list[Page] = field(default_factory=list)
+    downloads: list[asyncio.Task[Any]] = field(default_factory=list)
+    requests: int = 0
+
+    def __post_init__(self) -> None:
+        self.idle.set()
+
+
+class BrowserSession:
+    """State and event capture of one session. Created and ended by the registry."""
+
+    def __init__(
+        self,
+        *,
+        session_id: str,
+        client_key: str,
+        settings: Settings,
+        policy: UrlPolicy,
+        rows: SessionRows,
+        records: Records,
+        viewport: tuple[int, int],
+        options: dict[str, Any],
+    ):
+        self.id = session_id
+        self.client_key = client_key
+        self.settings = settings
+        self.policy = policy
+        self.rows = rows
+        self.records = records
+        self.viewport = viewport
+        self.options = options
+        self.status = "creating"
+        self.end_reason: str | None = None
+        self.created_at = time.time()
+        self.ended_at: float | None = None
+        self.last_used = time.monotonic()
+        self.busy = 0  # tool calls or tasks in flight; the idle reaper leaves a busy session alone
+        self.lock = asyncio.Lock()
+        self.context: BrowserContext | None = None
+        self.pages: list[Page] = []
+        self.active: Page | None = None
+        self.events: list[PageEvent] = []
+        self.action_count = 0
+        self.navigation_count = 0
+        self.screenshot_count = 0
+        self.current_url: str | None = None
+        self.title: str | None = None
+        self.dropped: dict[str, int] = {"console": 0, "network": 0, "events": 0}
+        self.next_dialog: tuple[str, str | None] | None = None  # one-shot ("accept"|"dismiss", prompt text)
+        self.secrets: set[str] = set()  # values to redact from everything recorded (agent tasks add theirs)
+        self.last_tree: Any = None  # TreeText of the latest observation (refs shown to the model)
+        self.last_full: tuple[str, str, str] | None = None  # (url, scope, full observation text) for cursors
+        self.last_block: str | None = None
+        self._log_counts = {"console": 0, "network": 0}
+        self._requests: dict[int, tuple[float, Request]] = {}
+        self._responses: dict[int, Response] = {}
+        self._watches: list[ActionWatch] = []
+        self._downloads: set[asyncio.Task[Any]] = set()
+        self._opening_page = False
+        self.artifacts_dir = settings.artifacts_dir / session_id
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in ("creating", "running")
+
+    async def open(self, context: BrowserContext) -> None:
+        self.context = context
+        context.set_default_timeout(self.settings.action_timeout_ms)
+        context.set_default_navigation_timeout(self.settings.navigation_timeout_ms)
+        context.on("page", self._on_page)
+        context.on("request", self._on_request)
+        context.on("response", self._on_response)
+        context.on("requestfinished", self._on_request_finished)
+        context.on("requestfailed", self._on_request_failed)
+        context.on("close", lambda _c: self._on_context_closed())
+        if self.policy.needs_route:
+            await context.route("**/*", self._route)
+        self._opening_page = True
+        try:
+            page = await context.new_page()
+        finally:
+            self._opening_page = False
+        if page not in self.pages:
+            self._adopt(page)
+        self.active = page
+
+    async def close_context(self) -> None:
+        context, self.context = self.context, None
+        for task in list(self._downloads):
+            task.cancel()
+        if context is not None:
+            try:
+                await asyncio.wait_for(context.close(), timeout=10)
+            except Exception as exc:  # the browser may be gone already
+                log.debug("context close for %s: %s", self.id, exc)
+        self.pages.clear()
+        self.active = None
+
+    def _on_context_closed(self) -> None:
+        self.pages.clear()
+        self.active = None
+
+    def touch(self) -> None:
+        self.last_used = time.monotonic()
+
+    # -- tabs ----------------------------------------------------------------------------
+
+    async def page(self) -> Page:
+        """The active tab; opens a blank one if every tab was closed."""
+        if self.active is not None and not self.active.is_closed():
+            return self.active
+        live = [p for p in self.pages if not p.is_closed()]
+        if live:
+            self.active = live[-1]
+            return self.active
+        if self.context is None:
+            raise ThinkRunError("session_closed", f"session {self.id} has no browser context")
+        self._opening_page = True
+        try:
+            page = await self.context.new_page()
+        finally:
+            self._opening_page = False
+        if page not in self.pages:
+            self._adopt(page)
+        self.active = page
+        return page
+
+    def tab_index(self, page: Page | None = None) -> int:
+        page = page or self.active
+        return self.pages.index(page) + 1 if page in self.pages else 0
+
+    def _adopt(self, page: Page) -> None:
+        self.pages.append(page)
+        page.on("console", self._on_console)
+        page.on("pageerror", self._on_page_error)
+        page.on("dialog", self._on_dialog)
+        page.on("download", self._on_download)
+        page.on("framenavigated", self._on_frame_navigated)
+        page.on("close", self._on_page_closed)
+
+    def _on_page(self, page: Page) -> None:
+        if page in self.pages:
+            return
+        self._adopt(page)
+        if self._opening_page:
+            return
+        # A popup or target=_blank tab: it becomes the active tab, as it would for a person.
+        self.active = page
+        for w in self._watches:
+            w.new_pages.append(page)
+        self.event("popup", f"new tab {len(self.pages)} opened ({_clip(page.url, 200) or 'about:blank'}) and is now active")
+
+    def _on_page_closed(self, page: Page) -> None:
+        if page in self.pages:
+            idx = self.pages.index(page) + 1
+            self.pages.remove(page)
+            if self.is_open and self.context is not None:
+                self.event("tab_closed", f"tab {idx} closed")
+        if self.active is page:
+            self.active = self.pages[-1] if self.pages else None
+
+    # -- events --------------------------------------------------------------------------
+
+    def event(self, kind: str, message: str) -> None:
+        if len(self.events) >= _MAX_EVENTS:
+            self.events.pop(0)
+            self.dropped["events"] += 1
+        self.events.append(PageEvent(kind=kind, message=self.redact(message)))  # type: ignore[arg-type]
+
+    def take_events(self) -> list[PageEvent]:
+        events, self.events = self.events, []
+        return events
+
+    def redact(self, text: str) -> str:
+        if not self.secrets or not text:
+            return text
+        for value in self.secrets:
+            if value and value in text:
+                text = text.replace(value, "[secret]")
+        return text
+
+    def _on_console(self, msg: ConsoleMessage) -> None:
+        level = msg.type
+        text = _clip(self.redact(msg.text))
+        url = None
+        try:
+            url = msg.location.get("url") or None
+        except Exception:
+            pass
+        self._log("console", level=level if level != "warning" else "warn", message=text, url=url and self.redact(url))
+        if level == "error":
+            self.event("console_error", f"console error: {_clip(text, 300)}")
+
+    def _on_page_error(self, error: Exception) -> None:
+        text = _clip(self.redact(str(error)))
+        self._log("console", level="error", message=f"Uncaught {text}", url=None)
+        self.event("page_error", f"uncaught page error: {_clip(text, 300)}")
+
+    async def _on_dialog(self, dialog: Dialog) -> None:
+        kind, message = dialog.type, _clip(dialog.message, 500)
+        if kind == "beforeunload":
+            action, text = "accept", None  # leaving the page is what the tool asked for
+        elif self.next_dialog is not None:
+            (action, text), self.next_dialog = self.next_dialog, None
+        else:
+            action, text = self.settings.dialog_policy, None
+        try:
+            if action == "accept":
+                await dialog.accept(text if text is not None else (dialog.default_value if kind == "prompt" else None) or "")
+            else:
+                await dialog.dismiss()
+        except PlaywrightError as exc:  # the page navigated away first
+            log.debug("dialog handling: %s", exc)
+        verb = "accepted" if action == "accept" else "dismissed"
+        shown = f' "{message}"' if message else ""
+        extra = f' with "{text}"' if (kind == "prompt" and action == "accept" and text) else ""
+        self.event("dialog", f"{kind}{shown} was {verb}{extra} (set the response with method=dialog before the action)")
+        self._log("console", level="dialog", message=f"{kind}: {message} → {verb}", url=None)
+
+    def _on_download(self, download: Download) -> None:
+        task = asyncio.create_task(self._save_download(download))
+        self._downloads.add(task)
+        task.add_done_callback(self._downloads.discard)
+        for w in self._watches:
+            w.downloads.append(task)
+
+    async def _save_download(self, download: Download) -> None:
+        object_id = new_id("obj")
+        name = _SAFE_NAME.sub("_", download.suggested_filename or "download")[:120] or "download"
+        path = self.artifacts_dir / f"{object_id}_{name}"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            await download.save_as(path)
+        except Exception as exc:
+            failure = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            self.event("download", f"download of {name} failed: {failure}")
+            return
+        size = path.stat().st_size
+        self.records.artifact(
+            object_id=object_id, session_id=self.id, type="download", path=str(path), mime_type=None,
+            size=size, ts=time.time(), name=name,
+        )
+        self.event("download", f"downloaded {name} ({size} bytes) to {path} [objectId={object_id}]")
+
+    def _on_frame_navigated(self, frame: Frame) -> None:
+        if frame.parent_frame is not None:
+            return
+        page = frame.page
+        if frame.url in ("about:blank", "") and self.navigation_count == 0:
+            return
+        self.navigation_count += 1
+        for w in self._watches:
+            w.navigated = True
+        if page is self.active:
+            self.current_url = self.redact(frame.url)
+
+    # -- network -------------------------------------------------------------------------
+
+    def _on_request(self, request: Request) -> None:
+        key = id(request)
+        self._requests[key] = (time.monotonic(), request)
+        for w in self._watches:
+            w.inflight.add(key)
+            w.requests += 1
+            w.idle.clear()
+            if request.is_navigation_request() and request.frame.parent_frame is None:
+                w.navigated = True
+
+    def _on_response(self, response: Response) -> None:
+        self._responses[id(response.request)] = response
+
+    def _on_request_finished(self, request: Request) -> None:
+        self._finish(request, None)
+
+    def _on_request_failed(self, request: Request) -> None:
+        self._finish(request, request.failure or "failed")
+
+    def _finish(self, request: Request, failure: str | None) -> None:
+        key = id(request)
+        started, _ = self._requests.pop(key, (time.monotonic(), request))
+        response = self._responses.pop(key, None)
+        for w in self._watches:
+            if key in w.inflight:
+                w.inflight.discard(key)
+                if not w.inflight:
+                    w.idle.set()
+        duration = None
+        try:
+            timing = request.timing
+            if timing and timing.get("responseEnd", -1) >= 0:
+                duration = int(timing["responseEnd"])
+        except Exception:
+            pass
+        if duration is None:
+            duration = int((time.monotonic() - started) * 1000)
+        size = None
+        status = None
+        if response is not None:
+            status = response.status
+            length = response.headers.get("content-length")
+            if length and length.isdigit():
+                size = int(length)
+        if failure == "net::ERR_BLOCKED_BY_CLIENT" and self.last_block:
+            failure = f"blocked by URL policy: {self.last_block}"
+        self._log(
+            "network",
+            url=_clip(self.redact(request.url)),
+            method=request.method,
+            status=status,
+            resource_type=request.resource_type,
+            duration_ms=duration,
+            size=size,
+            failure=failure and self.redact(failure),
+        )
+
+    async def _route(self, route: Route) -> None:
+        url = route.request.url
+        reason = await self.policy.averdict(url)
+        if reason is None:
+            await route.fallback()
+            return
+        self.last_block = reason
+        self.event("blocked", f"blocked {route.request.resource_type} request to {_clip(self.redact(url), 200)}: {reason}")
+        try:
+            await route.abort("blockedbyclient")
+        except PlaywrightError:
+            pass
+
+    # -- recording -----------------------------------------------------------------------
+
+    def _log(self, kind: str, **row: Any) -> None:
+        now = time.time()
+        if kind == "console":
+            self.records.console(self.id, ts=now, **row)
+        else:
+            self.records.network(self.id, ts=now, **row)
+        count = self._log_counts[kind] + 1
+        limit = self.settings.record_max_rows
+        # Trim in steps of 10% so the delete runs once per many inserts, not per row.
+        if count > limit + max(1, limit // 10):
+            self.records.trim(kind, self.id, limit)
+            self.dropped[kind] += count - limit
+            count = limit
+            self.rows.update(self.id, dropped=self.dropped)
+        self._log_counts[kind] = count
+
+    def record_action(
+        self, type: str, *, started: float, success: bool, details: dict[str, Any], error: str | None = None
+    ) -> None:
+        self.action_count += 1
+        details = {k: (self.redact(v) if isinstance(v, str) else v) for k, v in details.items()}
+        self.records.action(
+            self.id,
+            type=type,
+            ts=time.time() - (time.monotonic() - started),
+            success=success,
+            details=details,
+            duration_ms=int((time.monotonic() - started) * 1000),
+            error=self.redact(error) if error else None,
+        )
+        self.rows.update(
+            self.id,
+            action_count=self.action_count,
+            navigation_count=self.navigation_count,
+            screenshot_count=self.screenshot_count,
+            current_url=self.current_url,
+            title=self.title and self.redact(self.title),
+        )
+
+    # -- watching an action --------------------------------------------------------------
+
+    def watch(self) -> ActionWatch:
+        w = ActionWatch()
+        self._watches.append(w)
+        return w
+
+    async def settle(self, w: ActionWatch, page: Page, *, network_wait: float = 1.0, download_wait: float = 10.0) -> None:
+        """Let the effects of an action land: navigation load, the requests it started, downloads."""
+        try:
+            if w.navigated and not page.is_closed():
+                try:
+                    await page.wait_for_load_state("domcontentloaded", timeout=self.settings.navigation_timeout_ms)
+                except PlaywrightError as exc:
+                    self.event("navigation", f"the page did not finish loading: {str(exc).splitlines()[0]}")
+            if w.inflight:
+                try:
+                    await asyncio.wait_for(w.idle.wait(), timeout=network_wait)
+                except TimeoutError:
+                    pass
+            if w.downloads:
+                done, pending = await asyncio.wait(w.downloads, timeout=download_wait)
+                if pending:
+                    self.event("download", f"{len(pending)} download(s) still in progress; they will be saved as artifacts")
+        finally:
+            if w in self._watches:
+                self._watches.remove(w)
+
+    def unwatch(self, w: ActionWatch) -> None:
+        if w in self._watches:
+            self._watches.remove(w)
+
+    # -- misc ----------------------------------------------------------------------------
+
+    def artifact_path(self, object_id: str, suffix: str) -> Path:
+        self.artifacts_dir.mkdir(parents=True, exist_ok=True)
+        return self.artifacts_dir / f"{object_id}.{suffix}"
+
+    def on_redact(self, values: set[str]) -> Callable[[], None]:
+        """Add secret values to redact; returns a function that removes them again."""
+        added = {v for v in values if v and v not in self.secrets}
+        self.secrets |= added
+
+        def remove() -> None:
+            self.secrets -= added
+
+        return remove

@@ -1,0 +1,146 @@
+"""The ``thinkrun-mcp`` command: serve MCP (stdio, SSE, streamable HTTP) or check the setup (``doctor``)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import platform
+import sys
+from typing import Any
+
+from pydantic import ValidationError
+
+from . import __version__
+from .config import Settings
+
+__all__ = ["main", "build_parser", "settings_from_args"]
+
+# CLI flag → Settings field. Flags win over THINKRUN_* variables and .env.
+_FLAG_FIELDS = {
+    "data_dir": "data_dir",
+    "browser_path": "browser_path",
+    "browser_endpoint": "browser_endpoint",
+    "max_sessions": "max_sessions",
+    "idle_seconds": "session_idle_seconds",
+    "max_seconds": "session_max_seconds",
+    "log_level": "log_level",
+    "block_private_networks": "block_private_networks",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="thinkrun-mcp",
+        description="A local MCP server that gives AI agents a real browser. "
+        "Settings come from flags, THINKRUN_* environment variables, .env, then defaults (see .env.example).",
+    )
+    parser.add_argument("--version", action="version", version=f"thinkrun-mcp {__version__}")
+    parser.add_argument("command", nargs="?", default="serve", choices=["serve", "doctor"], help="serve (default) or doctor")
+    parser.add_argument("--transport", choices=["stdio", "sse", "streamable-http", "http"], default="stdio")
+    parser.add_argument("--host", default="127.0.0.1", help="bind address for sse/streamable-http (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8931, help="port for sse/streamable-http (default 8931)")
+    parser.add_argument("--path", default="/mcp", help="streamable-http endpoint path (default /mcp)")
+    parser.add_argument("--data-dir", help="database, artifacts and cache (default ~/.thinkrun)")
+    parser.add_argument("--browser-path", help="Chrome/Chromium executable")
+    parser.add_argument("--browser-endpoint", help="remote browser: ws://… (Playwright server) or http://… (CDP)")
+    parser.add_argument("--headed", action="store_true", default=None, help="show the browser window")
+    parser.add_argument("--max-sessions", type=int, help="open sessions per client (default 3)")
+    parser.add_argument("--idle-seconds", type=float, help="end sessions unused this long (default 300)")
+    parser.add_argument("--max-seconds", type=float, help="end sessions this old (default 1200)")
+    parser.add_argument("--block-private-networks", action="store_true", default=None, help="refuse loopback/private URLs")
+    parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {
+        field: getattr(args, flag) for flag, field in _FLAG_FIELDS.items() if getattr(args, flag, None) is not None
+    }
+    if args.headed:
+        overrides["headless"] = False
+    return Settings(**overrides)
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level),
+        stream=sys.stderr,  # stdout belongs to the stdio transport
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = settings_from_args(args)
+    except ValidationError as exc:
+        print(f"thinkrun-mcp: invalid configuration:\n{exc}", file=sys.stderr)
+        return 2
+    _configure_logging(settings.log_level)
+    if args.command == "doctor":
+        return asyncio.run(doctor(settings))
+    from .server.mcp import create_server
+
+    server = create_server(settings)
+    try:
+        if args.transport == "stdio":
+            server.run()
+        elif args.transport == "sse":
+            server.run("sse", host=args.host, port=args.port)
+        else:
+            server.run("streamable-http", host=args.host, port=args.port, streamable_http_path=args.path)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+async def doctor(settings: Settings) -> int:
+    """Print what a person needs to know to get the server working; exit 1 if it cannot browse."""
+    from importlib.metadata import version as pkg_version
+
+    from .agent.keys import backend_status
+    from .browser.engine import BrowserEngine, find_browser
+    from .errors import ThinkRunError
+
+    ok = True
+    out = [f"thinkrun-mcp {__version__} on Python {platform.python_version()} ({sys.executable})"]
+    out.append(f"playwright {pkg_version('playwright')}, mcp {pkg_version('mcp')}")
+    engine = BrowserEngine(settings)
+    try:
+        await engine.start()
+        location = find_browser(settings, engine.playwright)
+        try:
+            browser = await asyncio.wait_for(engine.browser(), timeout=60)
+            out.append(f"browser: {location.describe()} — launched, version {browser.version}")
+        except (ThinkRunError, TimeoutError) as exc:
+            ok = False
+            out.append(f"browser: {location.describe()} — FAILED to start: {exc}")
+    except ThinkRunError as exc:
+        ok = False
+        out.append(f"browser: none — {exc}")
+    finally:
+        await engine.close()
+    data = settings.data_dir
+    try:
+        data.mkdir(parents=True, exist_ok=True)
+        probe = data / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+        out.append(f"data dir: {data} (writable)")
+    except OSError as exc:
+        ok = False
+        out.append(f"data dir: {data} — NOT writable: {exc}")
+    for name, (configured, variable) in backend_status().items():
+        out.append(f"LLM {name}: " + (f"configured ({variable})" if configured else f"not configured (set {variable})"))
+    if settings.cloud_url and settings.api_key:
+        out.append(f"page cache cloud provider: {settings.cloud_url}")
+    else:
+        out.append("page cache cloud provider: not configured (THINKRUN_CLOUD_URL, THINKRUN_API_KEY); local works")
+    print("\n".join(out))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

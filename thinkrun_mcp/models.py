@@ -1,0 +1,205 @@
+"""The values that cross layers: what services return and front ends publish.
+
+Field names are snake_case in Python and camelCase on the wire (``sessionId``,
+``durationMs``), as in the ThinkRun / WebRun APIs.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+SessionStatus = Literal["creating", "running", "completed", "terminated", "failed", "orphaned"]
+OPEN_STATUSES: frozenset[str] = frozenset({"creating", "running"})
+
+
+class Model(BaseModel):
+    """Base of every published model: camelCase aliases, either name accepted."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True)
+
+
+class Viewport(Model):
+    width: int = Field(ge=200, le=7680)
+    height: int = Field(ge=200, le=4320)
+
+
+# -- sessions ------------------------------------------------------------------------------
+
+
+class SessionSummary(Model):
+    session_id: str
+    status: SessionStatus
+    current_url: str | None = None
+    title: str | None = None
+    created_at: datetime
+    navigation_count: int = 0
+
+
+class SessionDetails(SessionSummary):
+    ended_at: datetime | None = None
+    end_reason: str | None = None
+    action_count: int = 0
+    screenshot_count: int = 0
+    duration: int = Field(description="Milliseconds since creation (until the end for ended sessions).")
+    viewport: Viewport
+    tabs: int = 0
+    avoid_domains: list[str] = Field(default_factory=list)
+    allow_domains: list[str] = Field(default_factory=list)
+    dropped: dict[str, int] = Field(default_factory=dict, description="Log rows dropped by retention, per kind.")
+
+
+class SessionList(Model):
+    sessions: list[SessionSummary]
+    total: int
+    has_more: bool
+
+
+class SessionClosed(Model):
+    success: bool
+    message: str
+    session_id: str
+    status: SessionStatus
+
+
+class SessionHealth(Model):
+    status: Literal["healthy", "unhealthy", "ended"]
+    session_state: SessionStatus
+    browser_responsive: bool
+    current_url: str | None = None
+    uptime_ms: int
+
+
+# -- records -------------------------------------------------------------------------------
+
+
+class ActionRecord(Model):
+    type: str
+    timestamp: datetime
+    success: bool
+    details: dict[str, Any] = Field(default_factory=dict)
+    duration: int = Field(description="Milliseconds.")
+    error: str | None = None
+
+
+class ActionList(Model):
+    actions: list[ActionRecord]
+    total: int
+
+
+class ConsoleEntry(Model):
+    level: str
+    message: str
+    timestamp: datetime
+    url: str | None = None
+
+
+class ConsoleList(Model):
+    logs: list[ConsoleEntry]
+    total: int
+
+
+class NetworkEntry(Model):
+    url: str
+    method: str
+    status: int | None = None
+    resource_type: str | None = None
+    duration: int | None = Field(default=None, description="Milliseconds.")
+    size: int | None = None
+    failure: str | None = None
+    timestamp: datetime
+
+
+class NetworkList(Model):
+    requests: list[NetworkEntry]
+    total: int
+
+
+class Artifact(Model):
+    object_id: str
+    type: Literal["screenshot", "download", "page"]
+    path: str
+    public_url: str | None = None
+    mime_type: str | None = None
+    bytes: int = 0
+    width: int | None = None
+    height: int | None = None
+    name: str | None = None
+    timestamp: datetime
+
+
+class ArtifactList(Model):
+    artifacts: list[Artifact]
+
+
+# -- browser tools -------------------------------------------------------------------------
+
+
+class PageEvent(Model):
+    """Something that happened during a tool call besides its main effect."""
+
+    kind: Literal["dialog", "popup", "download", "console_error", "page_error", "tab_closed", "navigation", "blocked"]
+    message: str
+
+
+class Observation(Model):
+    url: str
+    title: str
+    text: str = Field(description="The compact observation: header, then the element tree with refs.")
+    scope: Literal["viewport", "page"]
+    total_chars: int = Field(description="Length of the whole observation before the budget cut.")
+    cursor: int | None = Field(default=None, description="Pass as cursor to read the next part; null when complete.")
+    ref_count: int = 0
+
+
+class NavigateResult(Model):
+    session_id: str
+    url: str
+    status: int | None = None
+    title: str
+    events: list[PageEvent] = Field(default_factory=list)
+    observation: Observation
+
+
+class ActResult(Model):
+    session_id: str
+    method: str
+    ref: str | None = None
+    selector: str | None = None
+    url: str
+    navigated: bool = False
+    tab_changed: bool = False
+    events: list[PageEvent] = Field(default_factory=list)
+    observation: Observation
+
+
+class ExtractResult(Model):
+    session_id: str
+    url: str
+    format: str
+    content: str
+    total_chars: int
+    cursor: int | None = None
+    data: Any = Field(default=None, description="Structured form for links/table formats and schema extraction.")
+
+
+class ScreenshotResult(Model):
+    session_id: str
+    object_id: str
+    path: str
+    width: int
+    height: int
+    bytes: int
+    format: Literal["png", "jpeg"]
+
+
+class SessionCreated(Model):
+    session_id: str
+    status: SessionStatus
+    viewport: Viewport
+    current_url: str | None = None
+    events: list[PageEvent] = Field(default_factory=list)
+    observation: Observation | None = None

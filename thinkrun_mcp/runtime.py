@@ -1,0 +1,99 @@
+"""The runtime: owns and wires the long-lived services, started and closed once.
+
+Front ends hold a :class:`Runtime` and call its services; they never touch
+Playwright or SQL themselves. ``start()`` opens the store (running
+migrations), starts the Playwright driver and the session reaper; ``close()``
+ends every session, stops the browser and the driver, and flushes the store,
+leaving no process behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+
+from .browser.engine import BrowserEngine
+from .browser.history import SessionHistory
+from .browser.registry import SessionRegistry
+from .browser.service import BrowserService
+from .config import Settings
+from .store.db import Store
+from .store.records import Records
+from .store.sessions import SessionRows
+
+__all__ = ["Runtime", "RuntimeState"]
+
+log = logging.getLogger(__name__)
+
+
+class RuntimeState(enum.Enum):
+    NEW = "new"
+    STARTED = "started"
+    CLOSED = "closed"
+
+
+class Runtime:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.state = RuntimeState.NEW
+        self.store = Store(settings.db_path)
+        self.rows = SessionRows(self.store)
+        self.records = Records(self.store)
+        self.engine = BrowserEngine(settings)
+        self.registry = SessionRegistry(settings, self.engine, self.rows, self.records)
+        self.browser = BrowserService(settings, self.registry)
+        self.history = SessionHistory(self.registry, self.rows, self.records)
+        self._users = 0
+        self._use_lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        if self.state is not RuntimeState.NEW:
+            raise RuntimeError(f"runtime cannot start from state {self.state.value}")
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.settings.artifacts_dir.mkdir(parents=True, exist_ok=True)
+        await self.store.open()
+        n = await self.rows.fail_leftovers("interrupted by server restart")
+        if n:
+            log.info("marked %d sessions left open by a previous process as failed", n)
+        await self.engine.start()
+        await self.registry.start()
+        self.state = RuntimeState.STARTED
+
+    async def close(self) -> None:
+        if self.state is not RuntimeState.STARTED:
+            self.state = RuntimeState.CLOSED
+            return
+        self.state = RuntimeState.CLOSED
+        try:
+            await self.registry.shutdown()
+        finally:
+            try:
+                await self.engine.close()
+            finally:
+                await self.store.close()
+
+    # -- shared use by several front-end connections -------------------------------------
+
+    async def acquire(self) -> Runtime:
+        """Start on first use; each acquire is matched by a release."""
+        async with self._use_lock:
+            if self.state is RuntimeState.NEW:
+                await self.start()
+            elif self.state is RuntimeState.CLOSED:
+                raise RuntimeError("runtime is closed")
+            self._users += 1
+            return self
+
+    async def release(self) -> None:
+        async with self._use_lock:
+            self._users -= 1
+            if self._users == 0:
+                await self.close()
+
+    async def __aenter__(self) -> Runtime:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()

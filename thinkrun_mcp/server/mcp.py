@@ -1,0 +1,197 @@
+"""The MCP front end: a thin adapter from tools to the runtime's services.
+
+Errors are translated here, once: a :class:`ThinkRunError` becomes a tool error
+``"<code>: <message> (hint: …)"``; arguments that fail validation become
+``invalid_input`` naming each bad field; any other exception is logged with its
+traceback and reported as ``internal_error``.
+
+Tool parameters are snake_case in Python and camelCase on the wire: the
+:func:`camel_case_args` adapter aliases them, and unknown argument names are
+refused rather than silently ignored.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated, Any, get_origin
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult, ImageContent, TextContent
+from pydantic import BaseModel, Field, ValidationError
+from pydantic.alias_generators import to_camel
+
+from .. import __version__
+from ..config import Settings
+from ..errors import ThinkRunError
+from ..runtime import Runtime
+
+__all__ = ["ThinkRunMCP", "create_server", "camel_case_args", "client_key", "respond", "runtime_of"]
+
+log = logging.getLogger(__name__)
+
+INSTRUCTIONS = """\
+thinkrun-mcp drives real, isolated Chromium sessions.
+Start with browser_navigate(url); every browser tool works on your default session unless you pass sessionId
+(session_create opens more). Observations list the page's elements with refs like e12; pass a ref to browser_act
+(method=click|fill|select|press|…). browser_extract reads text/markdown/links/tables. Errors read
+"<code>: <message> (hint: …)". agent_execute runs a whole task on its own; page_cache_* fetch a URL without a session."""
+
+
+class ThinkRunMCP(MCPServer[Runtime]):
+    """MCPServer with our error translation and argument checks."""
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Context | None = None) -> Any:
+        tool = self._tool_manager.get_tool(name)
+        if tool is not None:
+            known = set(tool.parameters.get("properties", {}))
+            unknown = [k for k in arguments if k not in known]
+            if unknown:
+                raise ToolError(str(_unknown_args(name, unknown, known)))
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, ThinkRunError):
+                raise ToolError(str(cause)) from cause
+            if isinstance(cause, ValidationError):
+                raise ToolError(str(_validation_error(cause))) from cause
+            if isinstance(cause, (ToolError,)) and isinstance(cause.__cause__, ThinkRunError):
+                raise ToolError(str(cause.__cause__)) from cause
+            if cause is None:  # unknown tool, or a ToolError raised on purpose
+                raise
+            log.error("tool %s failed unexpectedly", name, exc_info=cause)
+            first = str(cause).splitlines()[0][:200] if str(cause) else ""
+            raise ToolError(
+                str(ThinkRunError("internal_error", f"{name} failed: {type(cause).__name__}{': ' + first if first else ''}",
+                                  hint="this is a bug in thinkrun-mcp; the traceback is in the server log"))
+            ) from cause
+
+
+def _unknown_args(tool: str, unknown: list[str], known: set[str]) -> ThinkRunError:
+    import difflib
+
+    parts = []
+    for k in unknown:
+        close = difflib.get_close_matches(to_camel(k), sorted(known), n=1) or difflib.get_close_matches(k, sorted(known), n=1)
+        parts.append(f"{k!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    return ThinkRunError(
+        "invalid_input",
+        f"{tool} got unknown argument{'s' if len(unknown) > 1 else ''} {', '.join(parts)}",
+        hint=f"arguments are: {', '.join(sorted(known)) or 'none'}",
+    )
+
+
+def _validation_error(exc: ValidationError) -> ThinkRunError:
+    parts = []
+    for err in exc.errors()[:8]:
+        loc = ".".join(str(p) for p in err["loc"]) or "arguments"
+        value = err.get("input")
+        shown = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
+        if len(shown) > 60:
+            shown = shown[:57] + "…"
+        parts.append(f"{loc}: {err['msg']} (got {shown})" if err["type"] != "missing" else f"{loc}: required")
+    return ThinkRunError("invalid_input", "; ".join(parts), hint="see the tool's input schema")
+
+
+# -- parameter naming -------------------------------------------------------------------
+
+
+def camel_case_args(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Publish a tool's snake_case parameters under camelCase names and map them back on call."""
+    sig = inspect.signature(fn, eval_str=True)
+    params = []
+    back: dict[str, str] = {}
+    for name, p in sig.parameters.items():
+        ann = p.annotation
+        alias = to_camel(name)
+        is_ctx = ann is Context or (isinstance(ann, type) and issubclass(ann, Context)) or get_origin(ann) is Context
+        if alias != name and not is_ctx:
+            ann = Annotated[ann, Field(alias=alias)]
+            back[alias] = name
+        params.append(p.replace(annotation=ann))
+
+    @functools.wraps(fn)
+    async def wrapper(**kwargs: Any) -> Any:
+        return await fn(**{back.get(k, k): v for k, v in kwargs.items()})
+
+    wrapper.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
+    # get_type_hints() on the wrapper must see the aliased annotations, not fn's.
+    wrapper.__annotations__ = {p.name: p.annotation for p in params} | {"return": sig.return_annotation}
+    return wrapper
+
+
+# -- helpers for tools ------------------------------------------------------------------
+
+
+def runtime_of(ctx: Context) -> Runtime:
+    return ctx.request_context.lifespan_context
+
+
+def client_key(ctx: Context) -> str:
+    """Who is calling, for default sessions and the per-client cap.
+
+    stdio has one client per process; a streamable-HTTP client in a stateful
+    session is its ``mcp-session-id``; a stateless HTTP client is known only
+    by the client name it declares.
+    """
+    headers = ctx.headers
+    if headers:
+        sid = headers.get("mcp-session-id")
+        if sid:
+            return f"mcp:{sid}"
+        meta = ctx.request_context.meta or {}
+        info = meta.get("io.modelcontextprotocol/clientInfo") if isinstance(meta, dict) else None
+        name = info.get("name") if isinstance(info, dict) else None
+        return f"http:{name or 'anonymous'}"
+    return "local"
+
+
+def respond(model: BaseModel, text: str, *, image: tuple[bytes, str] | None = None) -> CallToolResult:
+    """A tool result: readable text (and an image) for the model, the model as structured content."""
+    content: list[Any] = []
+    if image is not None:
+        import base64
+
+        data, mime = image
+        content.append(ImageContent(type="image", data=base64.b64encode(data).decode("ascii"), mime_type=mime))
+    content.append(TextContent(type="text", text=text))
+    return CallToolResult(content=content, structured_content=model.model_dump(mode="json", by_alias=True))
+
+
+# -- the server -------------------------------------------------------------------------
+
+
+def create_server(settings: Settings | None = None, *, runtime: Runtime | None = None) -> ThinkRunMCP:
+    """Build the MCP server.
+
+    Args:
+        settings: Configuration; read from the environment when omitted.
+        runtime: An already started runtime to serve (tests share one); otherwise each
+            lifespan (one per process for stdio and HTTP) starts and closes its own.
+    """
+    settings = settings or (runtime.settings if runtime else Settings())
+
+    @asynccontextmanager
+    async def lifespan(_server: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
+        if runtime is not None:
+            yield runtime
+            return
+        async with Runtime(settings) as rt:
+            yield rt
+
+    server = ThinkRunMCP(
+        "thinkrun-mcp",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        lifespan=lifespan,
+        log_level=settings.log_level if settings.log_level != "DEBUG" else "DEBUG",
+    )
+    from .tools import register_all
+
+    register_all(server)
+    return server
