@@ -65,8 +65,8 @@ class Settings(BaseSettings):
 
     # -- agent ---------------------------------------------------------------------------
     default_backend: Literal["gemini", "claude"] = Field(default="gemini")
-    gemini_model: str = Field(default="gemini-2.5-flash")
-    claude_model: str = Field(default="claude-sonnet-4-5")
+    gemini_model: str = Field(default="gemini-3.8-flash")
+    claude_model: str = Field(default="claude-sonnet-5-5")
     agent_max_steps: int = Field(default=40, ge=1, le=500)
     llm_max_retries: int = Field(default=3, ge=0, le=10)
 

@@ -145,6 +145,17 @@ class PageEvent(Model):
     message: str
 
 
+class ElementCandidate(Model):
+    """An element ranked for an instruction (browser_observe with instruction)."""
+
+    ref: str
+    role: str
+    name: str
+    score: float
+    method: str | None = None
+    reason: str | None = None
+
+
 class Observation(Model):
     url: str
     title: str
@@ -153,6 +164,9 @@ class Observation(Model):
     total_chars: int = Field(description="Length of the whole observation before the budget cut.")
     cursor: int | None = Field(default=None, description="Pass as cursor to read the next part; null when complete.")
     ref_count: int = 0
+    candidates: list[ElementCandidate] | None = Field(
+        default=None, description="With an instruction: the elements that fit it, best first."
+    )
 
 
 class NavigateResult(Model):
@@ -179,7 +193,7 @@ class ActResult(Model):
 class ExtractResult(Model):
     session_id: str
     url: str
-    format: str
+    format: Literal["text", "markdown", "html", "links", "table", "json"]
     content: str
     total_chars: int
     cursor: int | None = None

@@ -9,6 +9,7 @@ Playwright's exceptions into :class:`~thinkrun_mcp.errors.ThinkRunError`.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import time
@@ -23,6 +24,7 @@ from ..config import Settings
 from ..errors import ThinkRunError
 from ..models import (
     ActResult,
+    ElementCandidate,
     ExtractResult,
     NavigateResult,
     Observation,
@@ -34,8 +36,8 @@ from ..models import (
 from . import act as actions
 from .capture import capture, fit_image
 from .extract import ExtractFormat, read_content
-from .instruction import parse_instruction, resolve
-from .observe import GEOMETRY_JS, Geometry, paginate, parse_snapshot, render_tree
+from .instruction import Candidate, ParsedInstruction, Resolution, parse_instruction, rank_elements, resolve
+from .observe import GEOMETRY_JS, ElementInfo, Geometry, paginate, parse_snapshot, render_tree
 from .registry import SessionRegistry, describe_end
 from .session import BrowserSession, new_id
 
@@ -66,7 +68,13 @@ class BrowserService:
     def __init__(self, settings: Settings, registry: SessionRegistry):
         self.settings = settings
         self.registry = registry
-        self.resolver: Any = None  # LLM instruction resolver, set by the agent layer when a backend is configured
+        # Set by the agent layer when an LLM backend is configured (see agent/assist.py):
+        # resolver(session, page, instruction, method) -> Resolution
+        # ranker(session, page, instruction, elements) -> list[ElementCandidate]
+        # extractor(session, page, instruction, schema, content) -> Any (validated data)
+        self.resolver: Any = None
+        self.ranker: Any = None
+        self.extractor: Any = None
 
     # -- the wrapper every operation goes through ----------------------------------------
 
@@ -162,10 +170,7 @@ class BrowserService:
             tree = session.last_tree
         else:
             snap, geo, title = await self._snapshot(page)
-            nodes_and_tree = (
-                await asyncio.to_thread(_render, snap, geo, scope) if len(snap) > _BIG_SNAPSHOT else _render(snap, geo, scope)
-            )
-            tree = nodes_and_tree
+            tree = await asyncio.to_thread(_render, snap, geo, scope) if len(snap) > _BIG_SNAPSHOT else _render(snap, geo, scope)
             session.last_tree = tree
             session.title = title
             session.current_url = session.redact(page.url)
@@ -320,14 +325,38 @@ class BrowserService:
         return await self.run(session, "navigate", details, go)
 
     async def observe(
-        self, session: BrowserSession, *, scope: Scope = "viewport", max_chars: int | None = None, cursor: int = 0
+        self,
+        session: BrowserSession,
+        *,
+        scope: Scope = "viewport",
+        max_chars: int | None = None,
+        cursor: int = 0,
+        instruction: str | None = None,
     ) -> Observation:
+        """The compact observation; with an instruction, also the elements that fit it, best first."""
+
         async def look() -> Observation:
-            return await self._observation(
+            obs = await self._observation(
                 session, scope=scope, max_chars=max_chars, cursor=cursor, events=session.take_events()
             )
+            if instruction:
+                page = await session.page()
+                elements = list(session.last_tree.all_elements.values()) if session.last_tree else []
+                if self.ranker is not None:
+                    obs.candidates = await self.ranker(session, page, instruction, elements)
+                else:
+                    obs.candidates = rank_by_name(instruction, elements)
+                if obs.candidates:
+                    lines = "\n".join(f'- {c.role} "{c.name}" [ref={c.ref}] score={c.score:g}' for c in obs.candidates)
+                    obs.text = f"Best matches for {instruction!r}:\n{lines}\n\n{obs.text}"
+                else:
+                    obs.text = f"Nothing on the page matches {instruction!r}.\n\n{obs.text}"
+            return obs
 
-        return await self.run(session, "observe", {"scope": scope, "cursor": cursor}, look)
+        details: dict[str, Any] = {"scope": scope, "cursor": cursor}
+        if instruction:
+            details["instruction"] = instruction
+        return await self.run(session, "observe", details, look)
 
     async def act(
         self,
@@ -340,31 +369,36 @@ class BrowserService:
         instruction: str | None = None,
         timeout_ms: int | None = None,
     ) -> ActResult:
+        """Do one method on a target given by ref, selector, or a plain-language instruction."""
+        parsed: ParsedInstruction | None = None
         if instruction is not None and not (ref or selector):
-            parsed = _parse(instruction)
+            parsed = _parse(instruction, method)
             method = method or parsed.method
             if value is None:
                 value = parsed.value
+            if method == "clear":
+                method, value = "fill", ""
         if method is None:
             raise ThinkRunError("invalid_input", "method is required (or an instruction)", hint='e.g. method="click", ref="e12"')
+        targeted_by_instruction = parsed is not None and (parsed.target is not None or actions.needs_target(method))
         actions.check_arguments(
-            method, ref=ref, selector=selector or ("instruction" if instruction and actions.needs_target(method) else None), value=value
+            method, ref=ref, selector=selector or ("(instruction)" if targeted_by_instruction else None), value=value
         )
         timeout = timeout_ms or self.settings.action_timeout_ms
-        shown_value = value if method not in ("fill", "type") else f"<{len(value or '')} chars>"
-        details: dict[str, Any] = {"method": method, "ref": ref, "selector": selector, "value": shown_value}
+        details: dict[str, Any] = {"method": method, "ref": ref, "selector": selector, "value": _shown(method, value)}
         if instruction:
             details["instruction"] = instruction
 
         async def do() -> ActResult:
-            nonlocal ref
+            nonlocal ref, method, value
             page = await session.page()
-            target = None
-            if instruction is not None and not (ref or selector) and (actions.needs_target(method) or _has_target(instruction)):
-                ref = await self._resolve_instruction(session, page, instruction, method)
-                details["resolvedRef"] = ref
-            if ref or selector:
-                target = await actions.locate(page, ref=ref, selector=selector)
+            if targeted_by_instruction:
+                resolution = await self.resolve_instruction(session, page, instruction or "", method)
+                ref = resolution.ref
+                if resolution.value is not None and value is None:
+                    value = resolution.value
+                details.update(resolvedRef=ref, value=_shown(method, value))
+            target = await actions.locate(page, ref=ref, selector=selector) if (ref or selector) else None
             session.last_full = None
             before_url, before_page, tabs_before = page.url, page, len(session.pages)
             watch = session.watch()
@@ -391,28 +425,19 @@ class BrowserService:
 
         return await self.run(session, method, details, do)
 
-    async def _resolve_instruction(self, session: BrowserSession, page: Page, instruction: str, method: str) -> str:
+    async def page_elements(self, page: Page) -> list[ElementInfo]:
+        """Every actionable element of the page (whole page, not just the viewport)."""
+        snap, geo, _ = await self._snapshot(page)
+        return list(_render(snap, geo, "page").all_elements.values())
+
+    async def resolve_instruction(self, session: BrowserSession, page: Page, instruction: str, method: str) -> Resolution:
+        """The element an instruction means: by the LLM resolver when one is configured, else by name matching."""
         if self.resolver is not None:
             return await self.resolver(session, page, instruction, method)
-        snap, geo, _ = await self._snapshot(page)
-        tree = _render(snap, geo, "page")
-        result = resolve(instruction, list(tree.all_elements.values()))
+        result = resolve(instruction, await self.page_elements(page), method=method)
         if result.ref:
-            return result.ref
-        cands = "; ".join(f'{c.role} "{c.name}" ref={c.ref}' for c in result.candidates[:5])
-        if result.ambiguous and result.candidates:
-            raise ThinkRunError(
-                "ambiguous_instruction",
-                f"{instruction!r} matches several elements: {cands}",
-                hint="pass the ref of the one you mean",
-                details={"candidates": [c.__dict__ for c in result.candidates[:5]]},
-            )
-        raise ThinkRunError(
-            "element_not_found",
-            f"nothing on the page matches {instruction!r}" + (f"; closest: {cands}" if cands else ""),
-            hint="observe the page and pass a ref, or rephrase with the element's visible name",
-            details={"candidates": [c.__dict__ for c in result.candidates[:5]]},
-        )
+            return result
+        raise unresolved(instruction, result.candidates, ambiguous=result.ambiguous)
 
     async def extract(
         self,
@@ -423,14 +448,31 @@ class BrowserService:
         selector: str | None = None,
         max_chars: int | None = None,
         cursor: int = 0,
+        instruction: str | None = None,
+        schema: dict[str, Any] | None = None,
     ) -> ExtractResult:
+        """Content of the page or one element; with instruction/schema, structured data read by the model."""
         if ref and selector:
             raise ThinkRunError("invalid_input", "give either ref or selector, not both")
+        if (instruction or schema) and self.extractor is None:
+            raise ThinkRunError(
+                "backend_unconfigured",
+                "extraction with an instruction or schema needs an LLM backend",
+                hint="set GEMINI_API_KEY or ANTHROPIC_API_KEY for the server, or use format=text|markdown|links|table",
+            )
         max_chars = max_chars or self.settings.extract_max_chars
 
         async def read() -> ExtractResult:
             page = await session.page()
             target = await actions.locate(page, ref=ref, selector=selector) if (ref or selector) else None
+            if instruction or schema:
+                content, _ = await read_content(page, target, "markdown")
+                data = await self.extractor(session, page, instruction, schema, session.redact(content))
+                text = session.redact(json.dumps(data, ensure_ascii=False, indent=1))
+                return ExtractResult(
+                    session_id=session.id, url=session.redact(page.url), format="json", content=text,
+                    total_chars=len(text), cursor=None, data=data,
+                )  # fmt: skip
             content, data = await read_content(page, target, format)
             content = session.redact(content)
             piece, next_cursor = paginate(content, max_chars=max_chars, cursor=cursor)
@@ -444,7 +486,10 @@ class BrowserService:
                 data=data if (data is not None and cursor == 0 and next_cursor is None) else None,
             )
 
-        return await self.run(session, "extract", {"format": format, "ref": ref, "selector": selector, "cursor": cursor}, read)
+        details = {"format": format, "ref": ref, "selector": selector, "cursor": cursor}
+        if instruction:
+            details["instruction"] = instruction
+        return await self.run(session, "extract", details, read)
 
     async def screenshot(
         self,
@@ -489,28 +534,54 @@ class BrowserService:
 
 
 def _render(snap: str, geo: dict[str, Any], scope: Scope) -> Any:
-    geometry = Geometry(
-        scroll_x=geo.get("scrollX", 0), scroll_y=geo.get("scrollY", 0),
-        width=geo.get("innerWidth", 1280), height=geo.get("innerHeight", 720),
-        page_width=geo.get("scrollWidth", 0), page_height=geo.get("scrollHeight", 0),
-    )  # fmt: skip
-    return render_tree(parse_snapshot(snap), geometry=geometry, scope=scope)
+    return render_tree(parse_snapshot(snap), geometry=Geometry.from_js(geo), scope=scope)
 
 
-def _parse(instruction: str) -> Any:
+def _parse(instruction: str, method: str | None) -> ParsedInstruction:
     if not instruction.strip():
         raise ThinkRunError("invalid_input", "instruction is empty")
     try:
         return parse_instruction(instruction)
     except ValueError as exc:
+        if method is not None:  # "the Email field" with method=fill: the instruction names the target
+            return ParsedInstruction(method=method, target=instruction.strip(), value=None)
         raise ThinkRunError("invalid_input", str(exc), hint='e.g. "click Sign in", "type hello into Search", "press Enter"') from exc
 
 
-def _has_target(instruction: str) -> bool:
+def rank_by_name(instruction: str, elements: list[ElementInfo], *, limit: int = 8) -> list[ElementCandidate]:
+    """Elements whose names fit an instruction, by name matching (no model)."""
     try:
-        return parse_instruction(instruction).target is not None
+        parsed = parse_instruction(instruction)
+        target, method, hint = parsed.target or instruction, parsed.method, parsed.role_hint
     except ValueError:
-        return False
+        target, method, hint = instruction, None, None
+    ranked = rank_elements(target, elements, method=method, role_hint=hint)[:limit]
+    return [ElementCandidate(ref=c.ref, role=c.role, name=c.name, score=c.score, method=method) for c in ranked]
+
+
+def _shown(method: str | None, value: str | None) -> str | None:
+    """What the action log keeps of a value: typed text only as its length."""
+    if value is None or method not in ("fill", "type"):
+        return value
+    return f"<{len(value)} chars>"
+
+
+def unresolved(instruction: str, candidates: list[Candidate], *, ambiguous: bool) -> ThinkRunError:
+    cands = "; ".join(f'{c.role} "{c.name}" ref={c.ref}' for c in candidates[:5])
+    listed = [{"ref": c.ref, "role": c.role, "name": c.name, "score": c.score} for c in candidates[:5]]
+    if ambiguous and candidates:
+        return ThinkRunError(
+            "ambiguous_instruction",
+            f"{instruction!r} matches several elements: {cands}",
+            hint="pass the ref of the one you mean",
+            details={"candidates": listed},
+        )
+    return ThinkRunError(
+        "element_not_found",
+        f"nothing on the page matches {instruction!r}" + (f"; closest: {cands}" if cands else ""),
+        hint="observe the page and pass a ref, or rephrase with the element's visible name",
+        details={"candidates": listed},
+    )
 
 
 def _row_of(session: BrowserSession) -> dict[str, Any]:

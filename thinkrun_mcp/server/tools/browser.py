@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult, ToolAnnotations
@@ -50,7 +50,8 @@ def register(server: ThinkRunMCP) -> None:
     @server.tool(
         description=(
             "Describe the current page compactly: header (URL, title, tabs, events) and the elements in view with refs. "
-            "scope=\"page\" for the whole page; pass cursor to read on. Example: {\"scope\": \"page\"}"
+            "scope=\"page\" for the whole page; pass cursor to read on; instruction ranks the elements that fit it. "
+            "Example: {\"scope\": \"page\"} or {\"instruction\": \"the login button\"}"
         ),
         annotations=ToolAnnotations(readOnlyHint=True),
     )
@@ -61,10 +62,11 @@ def register(server: ThinkRunMCP) -> None:
         scope: Literal["viewport", "page"] = "viewport",
         cursor: Cursor = 0,
         max_chars: MaxChars = None,
+        instruction: Annotated[str | None, Field(description="Rank elements for this goal.", max_length=2000)] = None,
     ) -> Annotated[CallToolResult, Observation]:
         rt = runtime_of(ctx)
         session = await rt.registry.resolve(client_key(ctx), session_id)
-        obs = await rt.browser.observe(session, scope=scope, max_chars=max_chars, cursor=cursor)
+        obs = await rt.browser.observe(session, scope=scope, max_chars=max_chars, cursor=cursor, instruction=instruction)
         return respond(obs, obs.text)
 
     @server.tool(
@@ -113,23 +115,29 @@ def register(server: ThinkRunMCP) -> None:
     @server.tool(
         description=(
             "Read content from the page or one element (ref/selector) as text, markdown, html, links or table. "
-            "Long content comes in parts: pass cursor to read on. Example: {\"format\": \"table\", \"ref\": \"e40\"}"
+            "Long content comes in parts: pass cursor to read on. With instruction/schema (JSON Schema) an LLM returns "
+            "validated data. Example: {\"format\": \"table\", \"ref\": \"e40\"}"
         ),
         annotations=ToolAnnotations(readOnlyHint=True),
     )
     @camel_case_args
     async def browser_extract(
         ctx: Context,
-        format: Literal["text", "markdown", "html", "links", "table"] = "markdown",
+        format: Literal["text", "markdown", "html", "links", "table"] = "markdown",  # noqa: A002
         ref: Ref = None,
         selector: Selector = None,
         session_id: SessionId = None,
         cursor: Cursor = 0,
         max_chars: MaxChars = None,
+        instruction: Annotated[str | None, Field(description="What to extract, in words.", max_length=10_000)] = None,
+        schema: Annotated[dict[str, Any] | None, Field(description="JSON Schema the result must match.")] = None,
     ) -> Annotated[CallToolResult, ExtractResult]:
         rt = runtime_of(ctx)
         session = await rt.registry.resolve(client_key(ctx), session_id)
-        r = await rt.browser.extract(session, format=format, ref=ref, selector=selector, max_chars=max_chars, cursor=cursor)
+        r = await rt.browser.extract(
+            session, format=format, ref=ref, selector=selector, max_chars=max_chars, cursor=cursor,
+            instruction=instruction, schema=schema,
+        )  # fmt: skip
         more = f"\n[{r.total_chars} chars in all; continue with cursor={r.cursor}]" if r.cursor is not None else ""
         return respond(r, (r.content or "(empty)") + more)
 

@@ -1,0 +1,115 @@
+"""Claude through the official ``anthropic`` SDK (Messages API, native tool use).
+
+The key and endpoint come from the SDK's own variables (``ANTHROPIC_API_KEY``,
+``ANTHROPIC_BASE_URL``); the SDK's retries are off because :class:`Backend`
+retries with its own bounded policy.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import anthropic
+
+from ...errors import ThinkRunError
+from .base import Backend, ModelReply, RetryableError, ToolCall, ToolSpec, Turn
+
+__all__ = ["ClaudeBackend"]
+
+
+class ClaudeBackend(Backend):
+    name = "claude"
+
+    def __init__(self, *, model: str, max_retries: int = 3, **kw: Any):
+        super().__init__(model=model, max_retries=max_retries, **kw)
+        self._client = anthropic.AsyncAnthropic(max_retries=0, timeout=self.timeout)
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    async def _call(self, *, system: str, turns: list[Turn], tools: list[ToolSpec], max_output_tokens: int) -> ModelReply:
+        response = await self._client.messages.create(
+            model=self.model,
+            max_tokens=max_output_tokens,
+            system=system,
+            tools=[{"name": t.name, "description": t.description, "input_schema": t.parameters} for t in tools],
+            messages=to_messages(turns),
+        )
+        text_parts, calls = [], []
+        for block in response.content:
+            if block.type == "text":
+                text_parts.append(block.text)
+            elif block.type == "tool_use":
+                calls.append(ToolCall(name=block.name, args=dict(block.input or {}), id=block.id))
+        return ModelReply(
+            text="".join(text_parts),
+            tool_calls=calls,
+            input_tokens=response.usage.input_tokens,
+            output_tokens=response.usage.output_tokens,
+            stop_reason=response.stop_reason,
+        )
+
+    def _classify(self, exc: Exception) -> Exception:
+        if isinstance(exc, anthropic.APIStatusError):
+            status = exc.status_code
+            message = _message(exc)
+            if status == 429 or status == 529 or status >= 500 or status == 408:
+                return RetryableError(message, status=status, retry_after=_retry_after(exc))
+            if status in (401, 403):
+                return ThinkRunError(
+                    "invalid_api_key", f"Anthropic refused the API key: {message}", hint="check ANTHROPIC_API_KEY"
+                )
+            return ThinkRunError("upstream_error", f"Anthropic answered {status}: {message}")
+        if isinstance(exc, anthropic.APIConnectionError):  # includes timeouts
+            return RetryableError(f"cannot reach the Anthropic API: {exc}", status=None)
+        return ThinkRunError("upstream_error", f"Anthropic call failed: {type(exc).__name__}: {exc}")
+
+
+def to_messages(turns: list[Turn]) -> list[dict[str, Any]]:
+    """Neutral turns → Messages API messages (consecutive same-role content merged, as the API requires)."""
+    messages: list[dict[str, Any]] = []
+
+    def add(role: str, blocks: list[dict[str, Any]]) -> None:
+        if messages and messages[-1]["role"] == role:
+            messages[-1]["content"].extend(blocks)
+        else:
+            messages.append({"role": role, "content": blocks})
+
+    for turn in turns:
+        if turn.role == "user":
+            add("user", [{"type": "text", "text": turn.text or "(continue)"}])
+        elif turn.role == "assistant":
+            blocks: list[dict[str, Any]] = []
+            if turn.text:
+                blocks.append({"type": "text", "text": turn.text})
+            blocks.extend({"type": "tool_use", "id": c.id, "name": c.name, "input": c.args} for c in turn.tool_calls)
+            add("assistant", blocks or [{"type": "text", "text": "(no reply)"}])
+        else:
+            results = []
+            for r in turn.results:
+                content: list[dict[str, Any]] = [{"type": "text", "text": r.content or "(empty)"}]
+                if r.image_png:
+                    content.append(
+                        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": base64.b64encode(r.image_png).decode()}}
+                    )
+                results.append({"type": "tool_result", "tool_use_id": r.call_id, "content": content, "is_error": r.is_error})
+            add("user", results)
+    return messages
+
+
+def _message(exc: anthropic.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        err = body.get("error")
+        if isinstance(err, dict) and err.get("message"):
+            return str(err["message"])
+    return str(exc.message if hasattr(exc, "message") else exc)
+
+
+def _retry_after(exc: anthropic.APIStatusError) -> float | None:
+    try:
+        value = exc.response.headers.get("retry-after")
+        return float(value) if value is not None else None
+    except (ValueError, AttributeError):
+        return None
