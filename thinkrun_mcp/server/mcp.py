@@ -43,7 +43,15 @@ Start with browser_navigate(url); every browser tool works on your default sessi
 
 
 class ThinkRunMCP(MCPServer[Runtime]):
-    """MCPServer with our error translation and argument checks."""
+    """MCPServer with our error translation, argument checks and compact tool schemas."""
+
+    async def list_tools(self) -> list[Any]:
+        tools = await super().list_tools()
+        for tool in tools:
+            tool.input_schema = compact_schema(tool.input_schema, output=False)
+            if tool.output_schema is not None:
+                tool.output_schema = shallow_output_schema(compact_schema(tool.output_schema, output=True))
+        return tools
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Context | None = None) -> Any:
         tool = self._tool_manager.get_tool(name)
@@ -96,6 +104,67 @@ def _validation_error(exc: ValidationError) -> ThinkRunError:
             shown = shown[:57] + "…"
         parts.append(f"{loc}: {err['msg']} (got {shown})" if err["type"] != "missing" else f"{loc}: required")
     return ThinkRunError("invalid_input", "; ".join(parts), hint="see the tool's input schema")
+
+
+# -- schemas ----------------------------------------------------------------------------
+
+
+def compact_schema(schema: Any, *, output: bool) -> Any:
+    """The same JSON Schema with less to read: no titles, ``[T, "null"]`` for optionals.
+
+    Input schemas drop the ``null`` of optional arguments (leaving one out is how a
+    caller says "none"); output schemas keep it as a type union and lose their prose,
+    since the model reads the text content, not the output schema.
+    """
+    if isinstance(schema, list):
+        return [compact_schema(s, output=output) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "title" and isinstance(value, str):
+            continue
+        if output and key in ("description", "default"):
+            continue
+        if key == "properties" and isinstance(value, dict):
+            out[key] = {name: compact_schema(v, output=output) for name, v in value.items()}
+        else:
+            out[key] = compact_schema(value, output=output)
+    options = out.get("anyOf")
+    if isinstance(options, list) and len(options) == 2 and {"type": "null"} in options:
+        other = next(o for o in options if o != {"type": "null"})
+        if not output:
+            del out["anyOf"]
+            if out.get("default", 0) is None:
+                del out["default"]
+            out = {**other, **out}
+        elif isinstance(other.get("type"), str) and set(other) <= {"type", "format", "items", "minimum", "maximum"}:
+            del out["anyOf"]
+            out = {**other, **out, "type": [other["type"], "null"]}
+    return out
+
+
+def shallow_output_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """Only the top-level fields and their JSON types: nested objects are just "object", lists "array".
+
+    Structured results stay valid against it, and tools/list stays small (every client
+    sends the tool list to its model).
+    """
+
+    def flat(prop: dict[str, Any]) -> dict[str, Any]:
+        if "$ref" in prop:
+            return {"type": "object"}
+        if "anyOf" in prop:
+            types = []
+            for option in prop["anyOf"]:
+                t = "object" if "$ref" in option else option.get("type", "object")
+                types.extend(t if isinstance(t, list) else [t])
+            return {"type": sorted(set(types), key=types.index)}
+        return {"type": prop.get("type", "object")}
+
+    out = {k: v for k, v in schema.items() if k not in ("$defs", "required", "description")}
+    out["properties"] = {name: flat(p) for name, p in schema.get("properties", {}).items()}
+    return out
 
 
 # -- parameter naming -------------------------------------------------------------------
