@@ -160,7 +160,7 @@ def shallow_output_schema(schema: dict[str, Any]) -> dict[str, Any]:
                 t = "object" if "$ref" in option else option.get("type", "object")
                 types.extend(t if isinstance(t, list) else [t])
             return {"type": sorted(set(types), key=types.index)}
-        return {"type": prop.get("type", "object")}
+        return {"type": prop["type"]} if "type" in prop else {}
 
     out = {k: v for k, v in schema.items() if k not in ("$defs", "required", "description")}
     out["properties"] = {name: flat(p) for name, p in schema.get("properties", {}).items()}
