@@ -217,3 +217,54 @@ class SessionCreated(Model):
     current_url: str | None = None
     events: list[PageEvent] = Field(default_factory=list)
     observation: Observation | None = None
+
+
+# -- agent tasks ---------------------------------------------------------------------------
+
+TaskStatus = Literal["starting", "pending", "running", "completed", "failed", "timeout", "cancelled"]
+TERMINAL_TASK_STATUSES: frozenset[str] = frozenset({"completed", "failed", "timeout", "cancelled"})
+
+
+class SecretSpec(Model):
+    match: str = Field(min_length=1, max_length=253, description='Hosts the values may be used on, e.g. "*.example.com".')
+    fields: dict[str, str] = Field(description="name → value; the model sees <secret:name>.")
+
+
+class TaskSubmitted(Model):
+    task_id: str
+    session_id: str
+    status: TaskStatus
+    backend: str
+
+
+class TaskStep(Model):
+    step: int
+    action: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    outcome: str
+    success: bool
+    url: str | None = None
+    timestamp: datetime
+    duration: int = Field(description="Milliseconds spent in the browser (model time excluded).")
+
+
+class TokenUsage(Model):
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+class TaskInfo(Model):
+    task_id: str
+    session_id: str | None
+    status: TaskStatus
+    backend: str
+    model: str
+    output: Any = None
+    output_type: str = "text"
+    error: str | None = None
+    steps: int = 0
+    usage: TokenUsage
+    created_at: datetime
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    last_steps: list[TaskStep] = Field(default_factory=list)

@@ -9,7 +9,6 @@ leaving no process behind.
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import logging
 
@@ -17,10 +16,13 @@ from .browser.engine import BrowserEngine
 from .browser.history import SessionHistory
 from .browser.registry import SessionRegistry
 from .browser.service import BrowserService
+from .agent.assist import Assist
+from .agent.tasks import TaskManager
 from .config import Settings
 from .store.db import Store
 from .store.records import Records
 from .store.sessions import SessionRows
+from .store.tasks import ActCacheRows, TaskRows
 
 __all__ = ["Runtime", "RuntimeState"]
 
@@ -44,8 +46,9 @@ class Runtime:
         self.registry = SessionRegistry(settings, self.engine, self.rows, self.records)
         self.browser = BrowserService(settings, self.registry)
         self.history = SessionHistory(self.registry, self.rows, self.records)
-        self._users = 0
-        self._use_lock = asyncio.Lock()
+        self.tasks = TaskManager(settings, TaskRows(self.store), self.registry, self.browser)
+        self.assist = Assist(settings, ActCacheRows(self.store), self.browser)
+        self.assist.install()
 
     async def start(self) -> None:
         if self.state is not RuntimeState.NEW:
@@ -58,6 +61,7 @@ class Runtime:
             log.info("marked %d sessions left open by a previous process as failed", n)
         await self.engine.start()
         await self.registry.start()
+        await self.tasks.start()
         self.state = RuntimeState.STARTED
 
     async def close(self) -> None:
@@ -66,30 +70,14 @@ class Runtime:
             return
         self.state = RuntimeState.CLOSED
         try:
+            await self.tasks.shutdown()
+            await self.assist.close()
             await self.registry.shutdown()
         finally:
             try:
                 await self.engine.close()
             finally:
                 await self.store.close()
-
-    # -- shared use by several front-end connections -------------------------------------
-
-    async def acquire(self) -> Runtime:
-        """Start on first use; each acquire is matched by a release."""
-        async with self._use_lock:
-            if self.state is RuntimeState.NEW:
-                await self.start()
-            elif self.state is RuntimeState.CLOSED:
-                raise RuntimeError("runtime is closed")
-            self._users += 1
-            return self
-
-    async def release(self) -> None:
-        async with self._use_lock:
-            self._users -= 1
-            if self._users == 0:
-                await self.close()
 
     async def __aenter__(self) -> Runtime:
         await self.start()

@@ -37,7 +37,7 @@ from . import act as actions
 from .capture import capture, fit_image
 from .extract import ExtractFormat, read_content
 from .instruction import Candidate, ParsedInstruction, Resolution, parse_instruction, rank_elements, resolve
-from .observe import GEOMETRY_JS, ElementInfo, Geometry, paginate, parse_snapshot, render_tree
+from .observe import GEOMETRY_JS, ElementInfo, Geometry, TreeText, paginate, parse_snapshot, render_tree
 from .registry import SessionRegistry, describe_end
 from .session import BrowserSession, new_id
 
@@ -276,6 +276,7 @@ class BrowserService:
         action: Literal["goto", "back", "forward", "reload"] = "goto",
         wait_until: WaitUntil = "load",
         timeout_ms: int | None = None,
+        observe_chars: int | None = None,
     ) -> NavigateResult:
         timeout = timeout_ms or self.settings.navigation_timeout_ms
         if action == "goto":
@@ -312,7 +313,7 @@ class BrowserService:
                 session.unwatch(watch)
             page = await session.page()
             events = session.take_events()
-            obs = await self._observation(session)
+            obs = await self._observation(session, max_chars=observe_chars)
             return NavigateResult(
                 session_id=session.id,
                 url=session.redact(page.url),
@@ -368,6 +369,7 @@ class BrowserService:
         value: str | None = None,
         instruction: str | None = None,
         timeout_ms: int | None = None,
+        observe_chars: int | None = None,
     ) -> ActResult:
         """Do one method on a target given by ref, selector, or a plain-language instruction."""
         parsed: ParsedInstruction | None = None
@@ -410,7 +412,7 @@ class BrowserService:
             details.update(extra)
             now_page = await session.page()
             events = session.take_events()
-            obs = await self._observation(session)
+            obs = await self._observation(session, max_chars=observe_chars)
             return ActResult(
                 session_id=session.id,
                 method=method,
@@ -425,10 +427,14 @@ class BrowserService:
 
         return await self.run(session, method, details, do)
 
+    async def page_tree(self, page: Page) -> TreeText:
+        """The whole page's compact tree (text and elements), not just the viewport."""
+        snap, geo, _ = await self._snapshot(page)
+        return await asyncio.to_thread(_render, snap, geo, "page") if len(snap) > _BIG_SNAPSHOT else _render(snap, geo, "page")
+
     async def page_elements(self, page: Page) -> list[ElementInfo]:
         """Every actionable element of the page (whole page, not just the viewport)."""
-        snap, geo, _ = await self._snapshot(page)
-        return list(_render(snap, geo, "page").all_elements.values())
+        return list((await self.page_tree(page)).all_elements.values())
 
     async def resolve_instruction(self, session: BrowserSession, page: Page, instruction: str, method: str) -> Resolution:
         """The element an instruction means: by the LLM resolver when one is configured, else by name matching."""

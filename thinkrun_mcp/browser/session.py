@@ -18,7 +18,6 @@ import logging
 import re
 import secrets as _secrets
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -109,7 +108,7 @@ class BrowserSession:
         self.title: str | None = None
         self.dropped: dict[str, int] = {"console": 0, "network": 0, "events": 0}
         self.next_dialog: tuple[str, str | None] | None = None  # one-shot ("accept"|"dismiss", prompt text)
-        self.secrets: set[str] = set()  # values to redact from everything recorded (agent tasks add theirs)
+        self.secrets: dict[str, str] = {}  # value → label shown instead, in everything recorded or returned (agent task secrets)
         self.last_tree: Any = None  # TreeText of the latest observation (refs shown to the model)
         self.last_full: tuple[str, str, str] | None = None  # (url, scope, full observation text) for cursors
         self.last_block: str | None = None
@@ -119,6 +118,7 @@ class BrowserSession:
         self._watches: list[ActionWatch] = []
         self._downloads: set[asyncio.Task[Any]] = set()
         self._opening_page = False
+        self._routed = False
         self.artifacts_dir = settings.artifacts_dir / session_id
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -137,8 +137,7 @@ class BrowserSession:
         context.on("requestfinished", self._on_request_finished)
         context.on("requestfailed", self._on_request_failed)
         context.on("close", lambda _c: self._on_context_closed())
-        if self.policy.needs_route:
-            await context.route("**/*", self._route)
+        await self.ensure_route()
         self._opening_page = True
         try:
             page = await context.new_page()
@@ -147,6 +146,12 @@ class BrowserSession:
         if page not in self.pages:
             self._adopt(page)
         self.active = page
+
+    async def ensure_route(self) -> None:
+        """Check every request against the policy once the policy can refuse http(s) URLs."""
+        if self.policy.needs_route and not self._routed and self.context is not None:
+            await self.context.route("**/*", self._route)
+            self._routed = True
 
     async def close_context(self) -> None:
         context, self.context = self.context, None
@@ -238,9 +243,9 @@ class BrowserSession:
     def redact(self, text: str) -> str:
         if not self.secrets or not text:
             return text
-        for value in self.secrets:
-            if value and value in text:
-                text = text.replace(value, "[secret]")
+        for value, label in self.secrets.items():
+            if value in text:
+                text = text.replace(value, label)
         return text
 
     def _on_console(self, msg: ConsoleMessage) -> None:
@@ -469,12 +474,10 @@ class BrowserSession:
         self.artifacts_dir.mkdir(parents=True, exist_ok=True)
         return self.artifacts_dir / f"{object_id}.{suffix}"
 
-    def on_redact(self, values: set[str]) -> Callable[[], None]:
-        """Add secret values to redact; returns a function that removes them again."""
-        added = {v for v in values if v and v not in self.secrets}
-        self.secrets |= added
+    def add_redactions(self, redactions: dict[str, str]) -> None:
+        """Show ``label`` instead of ``value`` in everything this session records or returns, from now on.
 
-        def remove() -> None:
-            self.secrets -= added
-
-        return remove
+        Longer values are replaced first, so a value containing another is not half-replaced.
+        """
+        merged = {**self.secrets, **{v: label for v, label in redactions.items() if v}}
+        self.secrets = dict(sorted(merged.items(), key=lambda kv: -len(kv[0])))

@@ -109,6 +109,11 @@ def _validation_error(exc: ValidationError) -> ThinkRunError:
 # -- schemas ----------------------------------------------------------------------------
 
 
+# Size limits are enforced by the server (pydantic) and named in its errors; publishing them
+# in every argument would cost the tool list about a tenth of its size.
+_ENFORCED_ONLY = frozenset({"maxLength", "minLength", "maxItems", "minItems"})
+
+
 def compact_schema(schema: Any, *, output: bool) -> Any:
     """The same JSON Schema with less to read: no titles, ``[T, "null"]`` for optionals.
 
@@ -125,6 +130,8 @@ def compact_schema(schema: Any, *, output: bool) -> Any:
         if key == "title" and isinstance(value, str):
             continue
         if output and key in ("description", "default"):
+            continue
+        if not output and key in _ENFORCED_ONLY:
             continue
         if key == "properties" and isinstance(value, dict):
             out[key] = {name: compact_schema(v, output=output) for name, v in value.items()}
@@ -154,13 +161,8 @@ def shallow_output_schema(schema: dict[str, Any]) -> dict[str, Any]:
     def flat(prop: dict[str, Any]) -> dict[str, Any]:
         if "$ref" in prop:
             return {"type": "object"}
-        if "anyOf" in prop:
-            types = []
-            for option in prop["anyOf"]:
-                t = "object" if "$ref" in option else option.get("type", "object")
-                types.extend(t if isinstance(t, list) else [t])
-            return {"type": sorted(set(types), key=types.index)}
-        return {"type": prop["type"]} if "type" in prop else {}
+        # A nullable field is published untyped: {} accepts the value and its null.
+        return {"type": prop["type"]} if isinstance(prop.get("type"), str) else {}
 
     out = {k: v for k, v in schema.items() if k not in ("$defs", "required", "description")}
     out["properties"] = {name: flat(p) for name, p in schema.get("properties", {}).items()}

@@ -116,6 +116,64 @@ async def m001_sessions_and_records(db: aiosqlite.Connection) -> None:
     )
 
 
+
+@migration
+async def m003_agent_tasks(db: aiosqlite.Connection) -> None:
+    await run_script(
+        db,
+        """
+        CREATE TABLE tasks (
+            id TEXT PRIMARY KEY,
+            session_id TEXT,
+            client_key TEXT NOT NULL,
+            status TEXT NOT NULL,
+            backend TEXT NOT NULL,
+            model TEXT NOT NULL,
+            instruction TEXT NOT NULL,
+            params TEXT NOT NULL DEFAULT '{}',
+            output TEXT,
+            error TEXT,
+            steps INTEGER NOT NULL DEFAULT 0,
+            input_tokens INTEGER NOT NULL DEFAULT 0,
+            output_tokens INTEGER NOT NULL DEFAULT 0,
+            created_at REAL NOT NULL,
+            started_at REAL,
+            completed_at REAL
+        );
+        CREATE INDEX tasks_session ON tasks(session_id, created_at);
+        CREATE INDEX tasks_status ON tasks(status);
+        CREATE TABLE task_steps (
+            id INTEGER PRIMARY KEY,
+            task_id TEXT NOT NULL,
+            step INTEGER NOT NULL,
+            ts REAL NOT NULL,
+            action TEXT NOT NULL,
+            args TEXT NOT NULL DEFAULT '{}',
+            outcome TEXT NOT NULL DEFAULT '',
+            success INTEGER NOT NULL,
+            url TEXT,
+            duration_ms INTEGER NOT NULL DEFAULT 0,
+            model_ms INTEGER NOT NULL DEFAULT 0,
+            input_tokens INTEGER NOT NULL DEFAULT 0,
+            output_tokens INTEGER NOT NULL DEFAULT 0,
+            prompt_chars INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX task_steps_task ON task_steps(task_id, id);
+        CREATE TABLE act_cache (
+            site TEXT NOT NULL,
+            instruction TEXT NOT NULL,
+            method TEXT NOT NULL,
+            role TEXT NOT NULL,
+            name TEXT NOT NULL,
+            value TEXT,
+            hits INTEGER NOT NULL DEFAULT 0,
+            created_at REAL NOT NULL,
+            used_at REAL NOT NULL,
+            PRIMARY KEY (site, instruction)
+        );
+        """,
+    )
+
 class Store:
     """Owner of the database connection. Open with :meth:`open`, close with :meth:`close`."""
 

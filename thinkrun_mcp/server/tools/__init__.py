@@ -9,7 +9,8 @@ if TYPE_CHECKING:
 
 
 def register_all(server: ThinkRunMCP) -> None:
-    from . import browser, sessions
+    from . import agent, browser, sessions
 
     browser.register(server)
     sessions.register(server)
+    agent.register(server)
