@@ -6,6 +6,7 @@ SQLite files in temp dirs, the MCP client talking to the server in-process.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -22,8 +23,13 @@ from thinkrun_mcp.config import Settings
 from thinkrun_mcp.runtime import Runtime
 from thinkrun_mcp.server.mcp import create_server
 
-# Tests never read a developer's .env or THINKRUN_* environment.
-for _name in [n for n in os.environ if n.startswith("THINKRUN_")]:
+# Tests never read a developer's .env, THINKRUN_* environment or real LLM keys and endpoints:
+# tests that need a model point the SDKs at local fake servers themselves.
+_LLM_ENV = (
+    "GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL", "GOOGLE_GENAI_USE_VERTEXAI", "GOOGLE_CLOUD_PROJECT",
+    "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL",
+)  # fmt: skip
+for _name in [n for n in os.environ if n.startswith("THINKRUN_") or n in _LLM_ENV]:
     del os.environ[_name]
 
 
@@ -57,11 +63,38 @@ async def _end_all(rt: Runtime) -> None:
         await rt.registry.end(s, "terminated", "test finished")
 
 
+@contextlib.asynccontextmanager
+async def held_client(target: Any, **kwargs: Any) -> AsyncIterator[Client]:
+    """An MCP client whose connection lives in a task of its own.
+
+    pytest-asyncio runs a fixture's setup and teardown in different tasks, but the
+    client's anyio task group must be exited by the task that entered it.
+    """
+    ready: asyncio.Future[Client] = asyncio.get_running_loop().create_future()
+    stop = asyncio.Event()
+
+    async def hold() -> None:
+        try:
+            async with Client(target, **kwargs) as c:
+                ready.set_result(c)
+                await stop.wait()
+        except BaseException as exc:
+            if not ready.done():
+                ready.set_exception(exc)
+            raise
+
+    task = asyncio.create_task(hold(), name="mcp-test-client")
+    try:
+        yield await ready
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=30)
+
+
 @pytest.fixture
 async def client(runtime: Runtime) -> AsyncIterator[Client]:
     """An in-process MCP client on the shared runtime; sessions the test opened are closed after it."""
-    server = create_server(runtime=runtime)
-    async with Client(server) as c:
+    async with held_client(create_server(runtime=runtime)) as c:
         try:
             yield c
         finally:

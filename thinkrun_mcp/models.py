@@ -217,6 +217,7 @@ class SessionCreated(Model):
     current_url: str | None = None
     events: list[PageEvent] = Field(default_factory=list)
     observation: Observation | None = None
+    task_id: str | None = Field(default=None, description="The initial task's id, when one was given.")
 
 
 # -- agent tasks ---------------------------------------------------------------------------
@@ -268,3 +269,19 @@ class TaskInfo(Model):
     started_at: datetime | None = None
     completed_at: datetime | None = None
     last_steps: list[TaskStep] = Field(default_factory=list)
+
+
+class InitialTask(Model):
+    """WebRun's initialTask: an agent task started with the session."""
+
+    task_details: str = Field(default="", max_length=10_000, description="What to do; empty: only open startingPoint.")
+    starting_point: str | None = Field(default=None, max_length=8192)
+    max_duration: int = Field(default=300_000, ge=30_000, le=600_000, description="Task timeout, ms.")
+    max_input_tokens: int | None = Field(default=None, ge=1_000, le=10_000_000)
+    max_output_tokens: int | None = Field(default=None, ge=1_000, le=10_000_000)
+    avoid_domains: list[str] = Field(default_factory=list, max_length=200)
+    terminate_on_completion: bool = False
+    secrets: list[SecretSpec] | None = Field(default=None, max_length=50)
+    output_type: Literal["text", "structured_json", "structured_csv"] = "text"
+    output_schema: dict[str, Any] | None = None
+    backend: Literal["gemini", "claude"] | None = None

@@ -26,15 +26,15 @@ from urllib.parse import urlsplit
 import jsonschema
 from playwright.async_api import Page
 
-from ..browser.instruction import Resolution, resolve
+from ..browser.instruction import Resolution
 from ..browser.observe import ElementInfo, paginate
-from ..browser.service import BrowserService, rank_by_name, unresolved
+from ..browser.service import BrowserService, rank_by_name, resolve_by_name
 from ..browser.session import BrowserSession
 from ..config import Settings
 from ..errors import ThinkRunError
 from ..models import ElementCandidate
 from ..store.tasks import ActCacheRows
-from .backends import Backend, ToolSpec, Turn, make_backend
+from .backends import ToolSpec, Turn, make_backend
 from .keys import backend_status
 
 __all__ = ["Assist"]
@@ -104,7 +104,6 @@ class Assist:
         self.settings = settings
         self.cache = cache
         self.browser = browser
-        self._backends: dict[str, Backend] = {}
         self.model_calls = 0
 
     def install(self) -> None:
@@ -112,13 +111,6 @@ class Assist:
         self.browser.ranker = self.rank
         self.browser.extractor = self.extract
 
-    async def close(self) -> None:
-        for backend in self._backends.values():
-            try:
-                await backend.close()
-            except Exception:
-                log.debug("backend close failed", exc_info=True)
-        self._backends.clear()
 
     def backend_name(self) -> str | None:
         """The configured backend to use: the default one if it has a key, else the other, else None."""
@@ -128,16 +120,16 @@ class Assist:
             return preferred
         return next((name for name, (ok, _) in status.items() if ok), None)
 
-    def _backend(self, name: str) -> Backend:
-        if name not in self._backends:
-            self._backends[name] = make_backend(name, self.settings)
-        return self._backends[name]
-
     async def _ask(self, system: str, prompt: str, tools: list[ToolSpec]) -> tuple[str, dict[str, Any]]:
         name = self.backend_name()
         assert name is not None
         self.model_calls += 1
-        reply = await self._backend(name).complete(system=system, turns=[Turn(role="user", text=prompt)], tools=tools, max_output_tokens=2048)
+        # A client per call: cheap next to the model call, and it follows the SDKs' environment as it is now.
+        backend = make_backend(name, self.settings)
+        try:
+            reply = await backend.complete(system=system, turns=[Turn(role="user", text=prompt)], tools=tools, max_output_tokens=2048)
+        finally:
+            await backend.close()
         if not reply.tool_calls:
             raise ThinkRunError("upstream_error", f"the model answered without a tool call: {reply.text[:200]!r}")
         call = reply.tool_calls[0]
@@ -149,10 +141,7 @@ class Assist:
         tree = await self.browser.page_tree(page)
         elements = list(tree.all_elements.values())
         if self.backend_name() is None:
-            result = resolve(instruction, elements, method=method)
-            if result.ref:
-                return result
-            raise unresolved(instruction, result.candidates, ambiguous=result.ambiguous)
+            return resolve_by_name(instruction, elements, method)
         site = urlsplit(page.url).netloc or page.url[:200]
         key = _norm(instruction)
         cached = await self.cache.get(site, key)

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 OBSERVATION_CHARS = 7_000  # per step; the whole prompt stays around 10k characters
 EXTRACT_CHARS = 8_000
+EXTRACT_KEEP = 1_500  # chars of an older extract result kept in the context
 MAX_MALFORMED = 3  # consecutive turns without a usable tool call
 MAX_OUTPUT_RETRIES = 3
 MAX_OUTPUT_TOKENS_PER_TURN = 4_096
@@ -158,6 +159,7 @@ class _Executed:
     is_error: bool = False
     image: bytes | None = None
     url: str | None = None
+    shows_page: bool = False
 
 
 class Planner:
@@ -180,6 +182,7 @@ class Planner:
         self.turns_taken = 0
         self.turns: list[Turn] = []
         self._summaries: dict[str, str] = {}
+        self._page_calls: set[str] = set()  # calls whose result shows the page (an observation)
         self._initial_summary = ""
 
     # -- prompt ---------------------------------------------------------------------------
@@ -208,17 +211,26 @@ class Planner:
         return "\n\n".join(parts)
 
     def context(self) -> list[Turn]:
-        """The conversation as sent: only the newest tool turn keeps its page observation."""
+        """The conversation as sent: older tool results shrink to their summaries.
+
+        Kept in full: the newest tool turn, and the newest result that shows the page
+        (after an extract, the model still needs the refs of the last observation).
+        """
         last_tool = max((i for i, t in enumerate(self.turns) if t.role == "tool"), default=-1)
+        last_page = next(
+            (r.call_id for t in reversed(self.turns) if t.role == "tool" for r in reversed(t.results) if r.call_id in self._page_calls),
+            None,
+        )
         out = []
         for i, turn in enumerate(self.turns):
-            if i == 0 and last_tool > 0 and self._initial_summary:
+            if i == 0 and last_page is not None and self._initial_summary:
                 out.append(Turn(role="user", text=self._initial_summary))
             elif turn.role == "tool" and i != last_tool:
                 out.append(
                     Turn(
                         role="tool",
                         results=[
+                            r if r.call_id == last_page else
                             ToolResult(call_id=r.call_id, name=r.name, content=self._summaries.get(r.call_id, r.content), is_error=r.is_error)
                             for r in turn.results
                         ],
@@ -307,6 +319,8 @@ class Planner:
                 duration = int((time.perf_counter() - started) * 1000)
                 results.append(ToolResult(call_id=call.id, name=call.name, content=executed.content, is_error=executed.is_error, image_png=executed.image))
                 self._summaries[call.id] = executed.summary
+                if executed.shows_page:
+                    self._page_calls.add(call.id)
                 await self._record(
                     step, call.name, call.args, executed.summary, not executed.is_error, executed.url, duration,
                     model_ms if i == 0 else 0, reply if i == 0 else None, prompt_chars,
@@ -378,10 +392,13 @@ class Planner:
             if call.name == "extract":
                 r = await b.extract(s, format=a["format"], ref=a.get("ref"), cursor=int(a.get("cursor") or 0), max_chars=EXTRACT_CHARS)
                 more = f"\n[{r.total_chars} chars in all; continue with cursor={r.cursor}]" if r.cursor is not None else ""
-                return _Executed(content=(r.content or "(empty)") + more, summary=f"extracted {r.format} ({r.total_chars} chars)", url=r.url)
+                content = (r.content or "(empty)") + more
+                # Extracted data stays in the context (bounded); observations are what gets dropped.
+                kept = content if len(content) <= EXTRACT_KEEP else content[:EXTRACT_KEEP] + f"… [cut; {len(content)} chars]"
+                return _Executed(content=content, summary=f"extracted {r.format}:\n{kept}", url=r.url)
             if call.name == "observe":
                 o = await b.observe(s, scope="page", cursor=int(a.get("cursor") or 0), max_chars=OBSERVATION_CHARS)
-                return _Executed(content=o.text, summary="observed the page", url=o.url)
+                return _Executed(content=o.text, summary="observed the page", url=o.url, shows_page=True)
             if call.name == "screenshot":
                 shot, data = await b.screenshot(s, max_dimension=1280)
                 return _Executed(content=f"screenshot {shot.width}x{shot.height} attached", summary="took a screenshot", image=data)
@@ -392,7 +409,10 @@ class Planner:
 
     def _page_result(self, line: str, events: list[Any], observation: str, url: str) -> _Executed:
         extra = "".join(f"\n- {e.kind}: {e.message}" for e in events)
-        return _Executed(content=f"{line}{extra}\n\n{observation}", summary=line + (f" ({len(events)} events)" if events else ""), url=url)
+        return _Executed(
+            content=f"{line}{extra}\n\n{observation}", summary=line + (f" ({len(events)} events)" if events else ""),
+            url=url, shows_page=True,
+        )  # fmt: skip
 
 
 def _check_call(call: ToolCall) -> str | None:

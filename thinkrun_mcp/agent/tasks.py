@@ -12,6 +12,7 @@ unfinished are marked failed on start.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -24,7 +25,16 @@ from ..browser.service import BrowserService, normalize_url
 from ..browser.session import BrowserSession, new_id
 from ..config import Settings
 from ..errors import ThinkRunError
-from ..models import TERMINAL_TASK_STATUSES, TaskInfo, TaskStep, TaskSubmitted, TokenUsage
+from ..models import (
+    TERMINAL_TASK_STATUSES,
+    InitialTask,
+    SessionCreated,
+    TaskInfo,
+    TaskStep,
+    TaskSubmitted,
+    TokenUsage,
+    Viewport,
+)
 from ..store.tasks import TaskRows
 from .backends import Backend, make_backend, require_configured
 from .output import check_schema
@@ -113,7 +123,8 @@ class TaskManager:
 
     # -- submit ---------------------------------------------------------------------------
 
-    async def submit(self, client_key: str, params: TaskParams) -> TaskSubmitted:
+    def validate(self, params: TaskParams) -> tuple[str, Secrets]:
+        """Check a task before anything is created: backend key, limits, schema, secrets."""
         backend = params.backend or self.settings.default_backend
         if backend not in ("gemini", "claude"):
             raise ThinkRunError("invalid_input", f"unknown backend {backend!r}", hint="use gemini or claude")
@@ -123,7 +134,10 @@ class TaskManager:
         if not MIN_TIMEOUT_MS <= params.timeout_ms <= MAX_TIMEOUT_MS:
             raise ThinkRunError("invalid_input", f"timeoutMs must be between {MIN_TIMEOUT_MS} and {MAX_TIMEOUT_MS}")
         check_schema(params.output_type, params.output_schema)
-        secrets = Secrets.parse(params.secrets)
+        return backend, Secrets.parse(params.secrets)
+
+    async def submit(self, client_key: str, params: TaskParams) -> TaskSubmitted:
+        backend, secrets = self.validate(params)
         model = self.settings.claude_model if backend == "claude" else self.settings.gemini_model
         starting_point = normalize_url(params.starting_point) if params.starting_point else None
 
@@ -177,68 +191,125 @@ class TaskManager:
         task.runner = asyncio.create_task(self._run(task, queue, starting_point), name=f"thinkrun-{task.id}")
         return TaskSubmitted(task_id=task.id, session_id=session.id, status="starting", backend=backend)
 
+    async def open_with_task(
+        self,
+        client_key: str,
+        initial: InitialTask,
+        *,
+        starting_point: str | None,
+        viewport: Viewport | None,
+        avoid_domains: list[str] | None,
+        allow_domains: list[str] | None,
+    ) -> SessionCreated:
+        """session_create with an initialTask (WebRun): the session, its starting point, then the task in it."""
+        params = TaskParams(
+            instruction=initial.task_details, backend=initial.backend, timeout_ms=initial.max_duration,
+            avoid_domains=list(initial.avoid_domains),
+            secrets=[s.model_dump() for s in initial.secrets] if initial.secrets else None,
+            output_type=initial.output_type, output_schema=initial.output_schema,
+            max_input_tokens=initial.max_input_tokens, max_output_tokens=initial.max_output_tokens,
+            terminate_on_completion=initial.terminate_on_completion,
+        )  # fmt: skip
+        has_task = bool(initial.task_details.strip())
+        if has_task:
+            self.validate(params)  # before any session exists
+        session, created = await self.browser.open_session(
+            client_key,
+            starting_point=initial.starting_point or starting_point,
+            viewport=viewport,
+            avoid_domains=[*(avoid_domains or []), *initial.avoid_domains] or None,
+            allow_domains=allow_domains,
+        )
+        if has_task:
+            params.session_id = session.id
+            try:
+                submitted = await self.submit(client_key, params)
+            except ThinkRunError:
+                await self.registry.end(session, "failed", "its initial task could not start")
+                raise
+            created.task_id = submitted.task_id
+        return created
+
     # -- running --------------------------------------------------------------------------
 
     async def _run(self, task: _Task, queue: asyncio.Lock, starting_point: str | None) -> None:
-        session = task.session
-        backend: Backend | None = None
-        outcome = Outcome("failed", error="the task did not run")
-        restore_policy = None
+        """Wait for the session's queue, run, and record the end — all before the next task may start."""
         try:
             async with queue:
-                self._set(task, status="running", started_at=time.time())
-                session.busy += 1
                 try:
-                    if not session.is_open:
-                        raise ThinkRunError("session_closed", f"session {session.id} ended before the task could start")
-                    restore_policy = await self._apply_avoid(session, task.spec.avoid_domains)
-                    backend = self.backend_factory(task.backend_name, self.settings)
-                    async with asyncio.timeout(task.params.timeout_ms / 1000):
-                        if starting_point:
-                            await self.browser.navigate(session, url=starting_point)
-                        planner = Planner(
-                            spec=task.spec, backend=backend, browser=self.browser, session=session,
-                            on_step=lambda step: self._on_step(task, step),
-                        )  # fmt: skip
-                        try:
-                            outcome = await planner.run()
-                        finally:
-                            task.input_tokens, task.output_tokens = planner.input_tokens, planner.output_tokens
-                            task.steps = planner.turns_taken
-                except TimeoutError:
-                    outcome = Outcome("timeout", error=f"the task ran out of time ({task.params.timeout_ms} ms)")
-                except ThinkRunError as exc:
-                    outcome = Outcome("failed", error=str(exc))
-                finally:
-                    session.busy -= 1
-                    session.touch()
-                    if restore_policy is not None:
-                        restore_policy()
+                    outcome = await self._attempt(task, starting_point)
+                except asyncio.CancelledError:
+                    await self._finish(task, self._cancelled(task))
+                    raise
+                await self._finish(task, outcome)
         except asyncio.CancelledError:
-            outcome = Outcome("failed" if task.error else "cancelled", error=task.error or "cancelled by the client")
+            if not task.done.is_set():  # cancelled while still waiting in the queue
+                await self._finish(task, self._cancelled(task))
+
+    @staticmethod
+    def _cancelled(task: _Task) -> Outcome:
+        # A shutdown sets task.error first: that is a failure, not the client's cancel.
+        return Outcome("failed", error=task.error) if task.error else Outcome("cancelled", error="cancelled by the client")
+
+    async def _attempt(self, task: _Task, starting_point: str | None) -> Outcome:
+        session = task.session
+        backend: Backend | None = None
+        restore_policy = None
+        self._set(task, status="running", started_at=time.time())
+        session.busy += 1
+        try:
+            if not session.is_open:
+                raise ThinkRunError("session_closed", f"session {session.id} ended before the task could start")
+            restore_policy = await self._apply_avoid(session, task.spec.avoid_domains)
+            backend = self.backend_factory(task.backend_name, self.settings)
+            async with asyncio.timeout(task.params.timeout_ms / 1000):
+                if starting_point:
+                    await self.browser.navigate(session, url=starting_point)
+                planner = Planner(
+                    spec=task.spec, backend=backend, browser=self.browser, session=session,
+                    on_step=lambda step: self._on_step(task, step),
+                )  # fmt: skip
+                try:
+                    return await planner.run()
+                finally:
+                    task.input_tokens, task.output_tokens = planner.input_tokens, planner.output_tokens
+                    task.steps = planner.turns_taken
+        except TimeoutError:
+            return Outcome("timeout", error=f"the task ran out of time ({task.params.timeout_ms} ms)")
+        except ThinkRunError as exc:
+            return Outcome("failed", error=str(exc))
+        except asyncio.CancelledError:
+            raise
         except Exception as exc:
             log.exception("task %s crashed", task.id)
-            outcome = Outcome("failed", error=f"internal error: {type(exc).__name__}: {exc}")
+            return Outcome("failed", error=f"internal error: {type(exc).__name__}: {exc}")
         finally:
+            session.busy -= 1
+            session.touch()
+            if restore_policy is not None:
+                restore_policy()
             if backend is not None:
                 try:
                     await backend.close()
                 except Exception:
                     log.debug("backend close failed", exc_info=True)
-            output = outcome.output
-            if isinstance(output, str):
-                output = session.redact(output)
-            elif output is not None:
-                import json
 
-                output = json.loads(session.redact(json.dumps(output, ensure_ascii=False)))
-            self._set(
-                task, status=outcome.status, output=output, error=session.redact(outcome.error) if outcome.error else None,
-                completed_at=time.time(),
-            )  # fmt: skip
+    async def _finish(self, task: _Task, outcome: Outcome) -> None:
+        session = task.session
+        output = outcome.output
+        if isinstance(output, str):
+            output = session.redact(output)
+        elif output is not None:
+            output = json.loads(session.redact(json.dumps(output, ensure_ascii=False)))
+        self._set(
+            task, status=outcome.status, output=output, error=session.redact(outcome.error) if outcome.error else None,
+            completed_at=time.time(),
+        )  # fmt: skip
+        try:
             if task.terminate and session.is_open and outcome.status != "cancelled":
                 status = "completed" if outcome.status == "completed" else "terminated"
                 await self.registry.end(session, status, f"task {task.id} ended ({outcome.status}); terminateOnCompletion")
+        finally:
             task.done.set()
 
     async def _apply_avoid(self, session: BrowserSession, avoid: tuple[str, ...]) -> Callable[[], None] | None:

@@ -87,7 +87,11 @@ class BrowserService:
         *,
         record: bool = True,
     ) -> T:
-        """Run ``fn`` under the session lock, record the action, translate errors."""
+        """Run ``fn`` under the session lock, record the action, translate errors.
+
+        The action is logged under ``details["method"]`` when there is one (act's method is
+        known only after an instruction is resolved), else under ``type``.
+        """
         session.busy += 1
         try:
             async with session.lock:
@@ -99,21 +103,21 @@ class BrowserService:
                     result = await fn()
                 except ThinkRunError as exc:
                     if record:
-                        session.record_action(type, started=started, success=False, details=details, error=str(exc))
+                        session.record_action(details.get("method") or type, started=started, success=False, details=details, error=str(exc))
                     raise
                 except PlaywrightError as exc:
                     err = self._translate(session, exc, type)
                     if record:
-                        session.record_action(type, started=started, success=False, details=details, error=str(err))
+                        session.record_action(details.get("method") or type, started=started, success=False, details=details, error=str(err))
                     raise err from exc
                 except asyncio.CancelledError:
                     if record:
-                        session.record_action(type, started=started, success=False, details=details, error="cancelled")
+                        session.record_action(details.get("method") or type, started=started, success=False, details=details, error="cancelled")
                     raise
                 if record:
                     if isinstance(result, ActResult | NavigateResult):
                         details = {**details, "url": result.url}
-                    session.record_action(type, started=started, success=True, details=details)
+                    session.record_action(details.get("method") or type, started=started, success=True, details=details)
                 return result
         finally:
             session.busy -= 1
@@ -294,7 +298,13 @@ class BrowserService:
             try:
                 if action == "goto":
                     try:
-                        response = await page.goto(url, wait_until=wait_until, timeout=timeout)  # type: ignore[arg-type]
+                        try:
+                            response = await page.goto(url, wait_until=wait_until, timeout=timeout)  # type: ignore[arg-type]
+                        except PlaywrightError as exc:
+                            # A navigation started earlier (an abandoned action, a page script) won the race: once more.
+                            if "interrupted by another navigation" not in str(exc):
+                                raise
+                            response = await page.goto(url, wait_until=wait_until, timeout=timeout)  # type: ignore[arg-type]
                     except PlaywrightError as exc:
                         if "Download is starting" not in str(exc):
                             raise
@@ -372,34 +382,36 @@ class BrowserService:
         observe_chars: int | None = None,
     ) -> ActResult:
         """Do one method on a target given by ref, selector, or a plain-language instruction."""
-        parsed: ParsedInstruction | None = None
-        if instruction is not None and not (ref or selector):
-            parsed = _parse(instruction, method)
-            method = method or parsed.method
-            if value is None:
-                value = parsed.value
-            if method == "clear":
-                method, value = "fill", ""
-        if method is None:
+        by_instruction = instruction is not None and not (ref or selector)
+        if by_instruction:
+            parsed = _parse(instruction or "", method, model_reads_it=self.resolver is not None)
+            if parsed is not None:
+                method = method or parsed.method
+                if value is None:
+                    value = parsed.value
+                if method == "clear":
+                    method, value = "fill", ""
+                by_instruction = parsed.target is not None or actions.needs_target(method)
+        if method is None and not by_instruction:
             raise ThinkRunError("invalid_input", "method is required (or an instruction)", hint='e.g. method="click", ref="e12"')
-        targeted_by_instruction = parsed is not None and (parsed.target is not None or actions.needs_target(method))
-        actions.check_arguments(
-            method, ref=ref, selector=selector or ("(instruction)" if targeted_by_instruction else None), value=value
-        )
+        if not by_instruction:
+            actions.check_arguments(method or "", ref=ref, selector=selector, value=value)
         timeout = timeout_ms or self.settings.action_timeout_ms
-        details: dict[str, Any] = {"method": method, "ref": ref, "selector": selector, "value": _shown(method, value)}
+        details: dict[str, Any] = {"method": method or "act", "ref": ref, "selector": selector, "value": _shown(method, value)}
         if instruction:
             details["instruction"] = instruction
 
         async def do() -> ActResult:
             nonlocal ref, method, value
             page = await session.page()
-            if targeted_by_instruction:
+            if by_instruction:
                 resolution = await self.resolve_instruction(session, page, instruction or "", method)
                 ref = resolution.ref
-                if resolution.value is not None and value is None:
+                method = method or resolution.method
+                if value is None:
                     value = resolution.value
-                details.update(resolvedRef=ref, value=_shown(method, value))
+                actions.check_arguments(method, ref=ref, selector=None, value=value)
+                details.update(method=method, resolvedRef=ref, value=_shown(method, value))
             target = await actions.locate(page, ref=ref, selector=selector) if (ref or selector) else None
             session.last_full = None
             before_url, before_page, tabs_before = page.url, page, len(session.pages)
@@ -425,7 +437,7 @@ class BrowserService:
                 observation=obs,
             )
 
-        return await self.run(session, method, details, do)
+        return await self.run(session, "act", details, do)
 
     async def page_tree(self, page: Page) -> TreeText:
         """The whole page's compact tree (text and elements), not just the viewport."""
@@ -440,10 +452,7 @@ class BrowserService:
         """The element an instruction means: by the LLM resolver when one is configured, else by name matching."""
         if self.resolver is not None:
             return await self.resolver(session, page, instruction, method)
-        result = resolve(instruction, await self.page_elements(page), method=method)
-        if result.ref:
-            return result
-        raise unresolved(instruction, result.candidates, ambiguous=result.ambiguous)
+        return resolve_by_name(instruction, await self.page_elements(page), method)
 
     async def extract(
         self,
@@ -543,7 +552,8 @@ def _render(snap: str, geo: dict[str, Any], scope: Scope) -> Any:
     return render_tree(parse_snapshot(snap), geometry=Geometry.from_js(geo), scope=scope)
 
 
-def _parse(instruction: str, method: str | None) -> ParsedInstruction:
+def _parse(instruction: str, method: str | None, *, model_reads_it: bool) -> ParsedInstruction | None:
+    """The instruction's verb, target and value; None when only a model can read it."""
     if not instruction.strip():
         raise ThinkRunError("invalid_input", "instruction is empty")
     try:
@@ -551,6 +561,8 @@ def _parse(instruction: str, method: str | None) -> ParsedInstruction:
     except ValueError as exc:
         if method is not None:  # "the Email field" with method=fill: the instruction names the target
             return ParsedInstruction(method=method, target=instruction.strip(), value=None)
+        if model_reads_it:  # "submit the form": the resolver decides (its name matcher says so if it cannot)
+            return None
         raise ThinkRunError("invalid_input", str(exc), hint='e.g. "click Sign in", "type hello into Search", "press Enter"') from exc
 
 
@@ -570,6 +582,17 @@ def _shown(method: str | None, value: str | None) -> str | None:
     if value is None or method not in ("fill", "type"):
         return value
     return f"<{len(value)} chars>"
+
+
+def resolve_by_name(instruction: str, elements: list[ElementInfo], method: str | None) -> Resolution:
+    """The no-model resolution, or a coded error listing the candidates."""
+    try:
+        result = resolve(instruction, elements, method=method)
+    except ValueError as exc:
+        raise ThinkRunError("invalid_input", str(exc), hint='e.g. "click Sign in", "type hello into Search", "press Enter"') from exc
+    if result.ref:
+        return result
+    raise unresolved(instruction, result.candidates, ambiguous=result.ambiguous)
 
 
 def unresolved(instruction: str, candidates: list[Candidate], *, ambiguous: bool) -> ThinkRunError:

@@ -20,7 +20,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any, get_origin
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.types import CallToolResult, ImageContent, TextContent
 from pydantic import BaseModel, Field, ValidationError
 from pydantic.alias_generators import to_camel
@@ -66,7 +66,8 @@ class ThinkRunMCP(MCPServer[Runtime]):
             cause = exc.__cause__
             if isinstance(cause, ThinkRunError):
                 raise ToolError(str(cause)) from cause
-            if isinstance(cause, ValidationError):
+            if isinstance(cause, ValidationError) and not isinstance(exc, UnexpectedToolError):
+                # The caller's arguments; a result that fails validation is our bug (below).
                 raise ToolError(str(_validation_error(cause))) from cause
             if isinstance(cause, (ToolError,)) and isinstance(cause.__cause__, ThinkRunError):
                 raise ToolError(str(cause.__cause__)) from cause

@@ -71,9 +71,10 @@ def register(server: ThinkRunMCP) -> None:
         )  # fmt: skip
         submitted = await rt.tasks.submit(client_key(ctx), params)
         if not wait:
-            text = (f"Task {submitted.task_id} started on session {submitted.session_id} with {submitted.backend}; "
+            info = await rt.tasks.status(submitted.task_id)
+            text = (f"Task {info.task_id} is {info.status} on session {info.session_id} with {info.backend}; "
                     "poll agent_status with its taskId.")  # fmt: skip
-            return respond(submitted, text)
+            return respond(info, text)
         total = float(max_steps or rt.settings.agent_max_steps)
 
         async def progress(step: StepRecord) -> None:

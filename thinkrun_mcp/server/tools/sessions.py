@@ -12,6 +12,7 @@ from ...models import (
     ActionList,
     ArtifactList,
     ConsoleList,
+    InitialTask,
     NetworkList,
     SessionClosed,
     SessionCreated,
@@ -42,8 +43,14 @@ def register(server: ThinkRunMCP) -> None:
         viewport: Viewport | None = None,
         avoid_domains: Annotated[Domains, Field(description='Never load these, e.g. "*.ads.com".')] = None,
         allow_domains: Annotated[Domains, Field(description="Load only these (empty: any).")] = None,
+        initial_task: Annotated[InitialTask | None, Field(description="An agent task to start at once.")] = None,
     ) -> SessionCreated:
         rt = runtime_of(ctx)
+        if initial_task is not None:
+            return await rt.tasks.open_with_task(
+                client_key(ctx), initial_task, starting_point=starting_point, viewport=viewport,
+                avoid_domains=avoid_domains, allow_domains=allow_domains,
+            )  # fmt: skip
         _, created = await rt.browser.open_session(
             client_key(ctx), starting_point=starting_point, viewport=viewport,
             avoid_domains=avoid_domains, allow_domains=allow_domains,

@@ -1,0 +1,544 @@
+"""Agent tasks end to end: the real Gemini and Anthropic SDKs against local fake API servers,
+real Chromium on the fixture site, the real MCP client, real SQLite files."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import call, call_error, text_of
+from tests.fakes import Delay, Failure, FakeAnthropic, FakeGemini, Reply, ToolCall
+from tests.site_server import PAGE_SIZE, PRODUCTS, VALID_EMAIL, VALID_PASSWORD
+from thinkrun_mcp.agent import tasks as tasks_module
+from thinkrun_mcp.agent.tasks import TaskParams
+from thinkrun_mcp.store.db import Store
+from thinkrun_mcp.store.tasks import TaskRows
+
+SECRETS = [{"match": "127.0.0.1", "fields": {"email": VALID_EMAIL, "password": VALID_PASSWORD}}]
+PRODUCT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "products": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}, "price": {"type": "string"}}, "required": ["name", "price"]}},
+        "pages": {"type": "integer"},
+    },
+    "required": ["products", "pages"],
+}
+QUERY = "la"  # 15 products: two pages of results
+
+
+# -- fakes wired into the SDKs' standard variables ----------------------------------------
+
+
+@pytest.fixture
+def gemini(monkeypatch: pytest.MonkeyPatch):
+    with FakeGemini() as fake:
+        monkeypatch.setenv("GEMINI_API_KEY", "test-gemini-key")
+        monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", fake.base_url)
+        yield fake
+
+
+@pytest.fixture
+def claude(monkeypatch: pytest.MonkeyPatch):
+    with FakeAnthropic() as fake:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-anthropic-key")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", fake.base_url)
+        yield fake
+
+
+@pytest.fixture(params=["gemini", "claude"])
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    """Each test using it runs once per backend: (name, fake server)."""
+    fixture = request.getfixturevalue(request.param)
+    return request.param, fixture
+
+
+def ref_of(req: Any, role: str, name: str) -> str:
+    """The ref of an element in the newest observation the fake model was shown."""
+    pattern = re.compile(rf'- {role} "{re.escape(name)}"[^\n]*?\[ref=([a-z0-9]+)\]')
+    for _, text in reversed(req.messages()):
+        m = pattern.search(text)
+        if m:
+            return m.group(1)
+    raise AssertionError(f'{role} "{name}" is in no observation the model was shown:\n{req.latest_text()[:2500]}')
+
+
+def act(role: str, name: str, method: str, value: str | None = None):
+    def step(req: Any) -> Reply:
+        args = {"ref": ref_of(req, role, name), "method": method}
+        if value is not None:
+            args["value"] = value
+        return Reply(tool_calls=[ToolCall("act", args)])
+
+    return step
+
+
+def done(output: Any) -> Reply:
+    return Reply(tool_calls=[ToolCall("done", {"output": output if isinstance(output, str) else json.dumps(output)})])
+
+
+def rows_of_tables(text: str) -> list[tuple[str, str]]:
+    return [(m[0], m[1]) for m in re.findall(r"^\| ([^|\n]+?) \| (\$[0-9.]+) \|$", text, re.M)]
+
+
+async def wait_status(client: Any, task_id: str, *statuses: str, timeout: float = 30) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        info = await call(client, "agent_status", {"taskId": task_id})
+        if info["status"] in statuses:
+            return info
+        assert time.monotonic() < deadline, f"task stuck in {info['status']}: {info}"
+        await asyncio.sleep(0.05)
+
+
+def sign_in_script() -> list[Any]:
+    return [
+        act("textbox", "Email", "fill", "<secret:email>"),
+        act("textbox", "Password", "fill", "<secret:password>"),
+        act("button", "Sign in", "click"),
+    ]
+
+
+# -- the whole task ------------------------------------------------------------------------
+
+
+async def test_agent_signs_in_with_secrets_searches_paginates_and_returns_structured_json(client, site, backend, runtime, caplog):
+    name, fake = backend
+    caplog.set_level(logging.DEBUG)
+
+    def answer(req: Any) -> Reply:
+        # The "model" builds its answer from the two tables the browser extracted (page 1 is kept in the
+        # context in compressed form, page 2 in full).
+        rows = list(dict.fromkeys(rows_of_tables(req.all_text())))  # the conversation, oldest first
+        return done({"products": [{"name": n, "price": p} for n, p in rows], "pages": 2})
+
+    fake.push(
+        *sign_in_script(),
+        act("link", "Products", "click"),
+        act("searchbox", "Search products", "fill", QUERY),
+        act("searchbox", "Search products", "press", "Enter"),
+        Reply(tool_calls=[ToolCall("extract", {"format": "table"})]),
+        act("link", "Next", "click"),
+        Reply(tool_calls=[ToolCall("extract", {"format": "table"})]),
+        answer,
+    )
+    info = await call(
+        client,
+        "agent_execute",
+        {
+            "instruction": f"Sign in, search the products for '{QUERY}' and list every result with its price.",
+            "backend": name,
+            "startingPoint": site.url("login.html"),
+            "secrets": SECRETS,
+            "outputType": "structured_json",
+            "outputSchema": PRODUCT_SCHEMA,
+            "wait": True,
+        },
+    )
+    assert info["status"] == "completed", info
+    expected = [{"name": n, "price": p} for n, p in PRODUCTS if QUERY in n.lower()]
+    assert len(expected) > PAGE_SIZE
+    assert info["output"] == {"products": expected, "pages": 2}
+    assert info["steps"] == 10
+    assert info["usage"]["inputTokens"] > 0 and info["usage"]["outputTokens"] > 0
+    assert [s["action"] for s in info["lastSteps"]][-1] == "done"
+
+    # The model saw placeholders, never a value: every request, every DB row, every log line.
+    secret_values = [VALID_EMAIL.encode(), VALID_PASSWORD.encode()]
+    raw = fake.all_raw()
+    assert b"<secret:email>" in raw and b"<secret:password>" in raw
+    assert not any(v in raw for v in secret_values)
+    await runtime.store.flush()
+    db_files = [runtime.settings.db_path, Path(f"{runtime.settings.db_path}-wal")]
+    for f in db_files:
+        if f.exists():
+            data = f.read_bytes()
+            assert not any(v in data for v in secret_values), f"a secret value is in {f.name}"
+    assert not any(v.decode() in r.getMessage() for r in caplog.records for v in secret_values)
+    actions = await call(client, "session_actions", {"sessionId": info["sessionId"]})
+    assert VALID_PASSWORD not in json.dumps(actions) and VALID_EMAIL not in json.dumps(actions)
+    network = await call(client, "session_network", {"sessionId": info["sessionId"]})
+    assert VALID_PASSWORD not in json.dumps(network)
+
+
+async def test_agent_task_ends_its_own_session_on_completion(client, site, gemini):
+    gemini.push(done("ok"))
+    info = await call(client, "agent_execute", {"instruction": "Say ok", "startingPoint": site.url("index.html"), "wait": True})
+    assert info["status"] == "completed" and info["output"] == "ok"
+    session = await call(client, "session_get", {"sessionId": info["sessionId"]})
+    assert session["status"] == "completed"
+    assert info["taskId"] in session["endReason"]
+
+
+async def test_agent_execute_returns_at_once_with_starting_status(client, site, gemini):
+    gemini.push(Delay(0.5, then=done("late")))
+    submitted = await call(client, "agent_execute", {"instruction": "Wait a little", "startingPoint": site.url("index.html")})
+    assert submitted["status"] == "starting" and submitted["backend"] == "gemini"
+    assert submitted["taskId"].startswith("task_") and submitted["sessionId"].startswith("ses_")
+    running = await wait_status(client, submitted["taskId"], "running")
+    assert running["startedAt"] is not None
+    final = await wait_status(client, submitted["taskId"], "completed")
+    assert final["output"] == "late" and final["completedAt"] is not None
+
+
+async def test_agent_status_of_unknown_task_is_task_not_found(client):
+    assert (await call_error(client, "agent_status", {"taskId": "task_nope"})).startswith("task_not_found:")
+
+
+# -- terminal statuses ---------------------------------------------------------------------
+
+
+async def test_agent_fail_call_ends_the_task_failed_with_the_reason(client, site, gemini):
+    gemini.push(Reply(tool_calls=[ToolCall("fail", {"reason": "the page has no prices"})]))
+    info = await call(client, "agent_execute", {"instruction": "Find prices", "startingPoint": site.url("index.html"), "wait": True})
+    assert info["status"] == "failed"
+    assert "the page has no prices" in info["error"]
+
+
+async def test_agent_task_times_out(runtime, site, gemini, monkeypatch):
+    monkeypatch.setattr(tasks_module, "MIN_TIMEOUT_MS", 500)  # the API floor is 30 s; the machinery is the same
+    gemini.push(Delay(10, then=done("too late")))
+    submitted = await runtime.tasks.submit("local", TaskParams(instruction="Be slow", timeout_ms=1500, starting_point=site.url("index.html")))
+    started = time.monotonic()
+    info = await runtime.tasks.wait(submitted.task_id)
+    assert info.status == "timeout"
+    assert "1500 ms" in info.error
+    assert time.monotonic() - started < 8
+
+
+async def test_agent_cancel_stops_a_running_task_and_keeps_the_session_usable(client, site, gemini):
+    gemini.push(Delay(20, then=done("never")))
+    submitted = await call(client, "agent_execute", {"instruction": "Think forever", "startingPoint": site.url("index.html")})
+    deadline = time.monotonic() + 10
+    while not gemini.requests:  # until the task is waiting for the model's (delayed) answer
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.02)
+    started = time.monotonic()
+    info = await call(client, "agent_cancel", {"taskId": submitted["taskId"]})
+    assert info["status"] == "cancelled"
+    assert time.monotonic() - started < 3
+    nav = await call(client, "browser_navigate", {"url": site.url("forms.html"), "sessionId": submitted["sessionId"]})
+    assert nav["title"] == "Forms"
+    again = await call_error(client, "agent_cancel", {"taskId": submitted["taskId"]})
+    assert again.startswith("invalid_input:") and "already ended" in again
+
+
+async def test_agent_cancel_of_a_queued_task_never_runs_it(client, site, gemini):
+    session = await call(client, "session_create", {"startingPoint": site.url("index.html")})
+    gemini.push(Delay(1.0, then=done("first")))
+    first = await call(client, "agent_execute", {"instruction": "one", "sessionId": session["sessionId"]})
+    second = await call(client, "agent_execute", {"instruction": "two", "sessionId": session["sessionId"]})
+    assert (await call(client, "agent_status", {"taskId": second["taskId"]}))["status"] == "pending"
+    cancelled = await call(client, "agent_cancel", {"taskId": second["taskId"]})
+    assert cancelled["status"] == "cancelled" and cancelled["steps"] == 0
+    assert (await wait_status(client, first["taskId"], "completed"))["output"] == "first"
+    assert gemini.calls == 1
+
+
+# -- queueing in one session ---------------------------------------------------------------
+
+
+async def test_two_tasks_in_one_session_run_in_order_and_the_second_sees_the_first_ones_state(client, site, gemini):
+    session = await call(client, "session_create", {"startingPoint": site.url("login.html")})
+    sid = session["sessionId"]
+    gemini.push(
+        *sign_in_script(),
+        Delay(0.3, then=done("signed in")),
+        lambda req: done("second saw: " + re.search(r"Page: [^\n]*", req.latest_text()).group(0)),
+    )
+    first = await call(client, "agent_execute", {"instruction": "Sign in", "sessionId": sid, "secrets": SECRETS})
+    second = await call(client, "agent_execute", {"instruction": "Where are we?", "sessionId": sid})
+    assert (await call(client, "agent_status", {"taskId": second["taskId"]}))["status"] == "pending"
+    one = await wait_status(client, first["taskId"], "completed")
+    two = await wait_status(client, second["taskId"], "completed")
+    assert one["output"] == "signed in"
+    assert "/account" in two["output"]
+    assert two["startedAt"] >= one["completedAt"]
+    # A task in a given session leaves it open by default.
+    assert (await call(client, "session_get", {"sessionId": sid}))["status"] == "running"
+
+
+# -- budgets, retries, malformed output ----------------------------------------------------
+
+
+async def test_agent_stops_when_the_input_token_budget_is_spent(client, site, gemini):
+    scroll = Reply(tool_calls=[ToolCall("scroll", {"direction": "down"})], input_tokens=6_000, output_tokens=10)
+    gemini.push(scroll, scroll, done("unreachable"))
+    info = await call(
+        client, "agent_execute",
+        {"instruction": "Scroll", "startingPoint": site.url("scroll.html"), "maxInputTokens": 10_000, "wait": True},
+    )  # fmt: skip
+    assert info["status"] == "failed"
+    assert "input token budget exhausted: 12,000 of 10,000" in info["error"]
+    assert gemini.calls == 2
+
+
+async def test_agent_stops_when_the_output_token_budget_is_spent(client, site, gemini):
+    gemini.push(Reply(tool_calls=[ToolCall("scroll", {})], output_tokens=1_500), done("x"))
+    info = await call(
+        client, "agent_execute",
+        {"instruction": "Scroll", "startingPoint": site.url("scroll.html"), "maxOutputTokens": 1_000, "wait": True},
+    )  # fmt: skip
+    assert info["status"] == "failed" and "output token budget exhausted" in info["error"]
+
+
+async def test_agent_output_not_matching_the_schema_is_sent_back_and_fixed(client, site, gemini):
+    schema = {"type": "object", "properties": {"count": {"type": "integer"}}, "required": ["count"]}
+    gemini.push(done({"count": "three"}), done({"count": 3}))
+    info = await call(
+        client, "agent_execute",
+        {"instruction": "Count", "startingPoint": site.url("index.html"), "outputType": "structured_json", "outputSchema": schema, "wait": True},
+    )  # fmt: skip
+    assert info["status"] == "completed" and info["output"] == {"count": 3}
+    feedback = gemini.model_requests[1].tool_results()
+    assert feedback and feedback[0]["is_error"]
+    assert "does not match outputSchema at count" in json.dumps(feedback[0]["content"])
+
+
+async def test_agent_fails_after_repeated_schema_mismatches(client, site, gemini):
+    schema = {"type": "object", "required": ["count"]}
+    gemini.push(done("not json"), done("[]"), done("{}"))
+    info = await call(
+        client, "agent_execute",
+        {"instruction": "Count", "startingPoint": site.url("index.html"), "outputType": "structured_json", "outputSchema": schema, "wait": True},
+    )  # fmt: skip
+    assert info["status"] == "failed" and "after 3 attempts" in info["error"]
+
+
+async def test_agent_csv_output_is_parsed_and_reemitted(client, site, gemini):
+    gemini.push(done("name , price\nBlue Widget, $5.00\n\n"))
+    info = await call(
+        client, "agent_execute",
+        {"instruction": "CSV", "startingPoint": site.url("index.html"), "outputType": "structured_csv", "wait": True},
+    )  # fmt: skip
+    assert info["output"] == "name,price\nBlue Widget,$5.00\n"
+
+
+async def test_agent_retries_a_rate_limit_then_succeeds(client, site, backend):
+    name, fake = backend
+    fake.push(Failure(429, retry_after=0.05), done("after retry"))
+    info = await call(client, "agent_execute", {"instruction": "Go", "backend": name, "startingPoint": site.url("index.html"), "wait": True})
+    assert info["status"] == "completed" and info["output"] == "after retry"
+    assert fake.calls == 2
+
+
+async def test_agent_fails_with_the_providers_message_when_errors_persist(client, site, claude, runtime, monkeypatch):
+    monkeypatch.setattr(runtime.settings, "llm_max_retries", 1)
+    claude.push(Failure(500, message="upstream exploded", retry_after=0.01), Failure(500, message="upstream exploded", retry_after=0.01))
+    info = await call(client, "agent_execute", {"instruction": "Go", "backend": "claude", "startingPoint": site.url("index.html"), "wait": True})
+    assert info["status"] == "failed"
+    assert "upstream_error" in info["error"] and "upstream exploded" in info["error"] and "2 attempts" in info["error"]
+
+
+async def test_unknown_tool_and_bad_arguments_are_fed_back_to_the_model(client, site, gemini):
+    gemini.push(
+        Reply(tool_calls=[ToolCall("teleport", {"to": "moon"})]),
+        Reply(tool_calls=[ToolCall("act", {"method": "explode"})]),
+        done("recovered"),
+    )
+    info = await call(client, "agent_execute", {"instruction": "Go", "startingPoint": site.url("index.html"), "wait": True})
+    assert info["status"] == "completed" and info["output"] == "recovered"
+    first_feedback = json.dumps(gemini.model_requests[1].tool_results())
+    assert "unknown tool 'teleport'" in first_feedback
+    second_feedback = json.dumps(gemini.model_requests[2].tool_results())
+    assert "bad arguments for act" in second_feedback
+
+
+async def test_agent_gives_up_on_a_model_that_never_calls_tools(client, site, gemini):
+    gemini.push(Reply(text="hmm"), Reply(text="let me think"), Reply(text="..."))
+    info = await call(client, "agent_execute", {"instruction": "Go", "startingPoint": site.url("index.html"), "wait": True})
+    assert info["status"] == "failed" and "stopped calling tools" in info["error"]
+
+
+async def test_agent_stops_at_max_steps(client, site, gemini):
+    gemini.push(*[Reply(tool_calls=[ToolCall("scroll", {"direction": "down"})])] * 3)
+    info = await call(client, "agent_execute", {"instruction": "Go", "startingPoint": site.url("scroll.html"), "maxSteps": 3, "wait": True})
+    assert info["status"] == "failed" and "maximum of 3 steps" in info["error"]
+
+
+# -- safety --------------------------------------------------------------------------------
+
+
+async def test_avoid_domains_are_enforced_by_the_url_policy_not_the_prompt(client, site, gemini):
+    gemini.push(
+        Reply(tool_calls=[ToolCall("navigate", {"url": site.url("forms.html").replace("127.0.0.1", "localhost")})]),
+        lambda req: done(req.latest_text()[:300]),
+    )
+    info = await call(
+        client, "agent_execute",
+        {"instruction": "Visit", "startingPoint": site.url("index.html"), "avoidDomains": ["localhost"], "wait": True},
+    )  # fmt: skip
+    assert info["status"] == "completed"
+    assert info["output"].startswith("error: url_blocked")
+
+
+async def test_page_content_is_marked_untrusted_in_the_system_prompt(client, site, gemini):
+    gemini.push(done("rated 4"))
+    await call(client, "agent_execute", {"instruction": "Rating?", "startingPoint": site.url("injection.html"), "wait": True})
+    req = gemini.model_requests[0]
+    assert "untrusted data" in req.system_text() and "never instructions" in req.system_text()
+    assert "IGNORE ALL PREVIOUS INSTRUCTIONS" in req.latest_text()  # shown as page data, after the task
+
+
+async def test_a_secret_is_not_filled_on_a_host_it_is_not_for(client, site, gemini):
+    gemini.push(act("textbox", "Email", "fill", "<secret:email>"), lambda req: done(json.dumps(req.tool_results())))
+    info = await call(
+        client, "agent_execute",
+        {"instruction": "Fill", "startingPoint": site.url("login.html"), "secrets": [{"match": "*.example.com", "fields": {"email": VALID_EMAIL}}], "wait": True},
+    )  # fmt: skip
+    assert "may not be used on '127.0.0.1'" in info["output"]
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "text"),
+    [
+        ({"instruction": "x", "backend": "claude"}, "backend_unconfigured", "ANTHROPIC_API_KEY"),
+        ({"instruction": "x", "outputType": "structured_json"}, "invalid_input", "needs an outputSchema"),
+        ({"instruction": "x", "outputType": "structured_json", "outputSchema": {"type": 5}}, "invalid_input", "not a valid JSON Schema"),
+        ({"instruction": "x", "secrets": [{"match": "a.com", "fields": {"pin": "12"}}]}, "invalid_input", "at least 4 characters"),
+        ({"instruction": "x", "timeoutMs": 1000}, "invalid_input", "timeoutMs"),
+        ({"instruction": "y" * 10_001}, "invalid_input", "instruction"),
+        ({"instruction": "x", "sessionId": "ses_missing"}, "session_not_found", "ses_missing"),
+    ],
+)
+async def test_agent_execute_rejects_bad_input_before_starting(client, gemini, args, code, text):
+    before = len(await call(client, "session_list", {}))
+    error = await call_error(client, "agent_execute", args)
+    assert error.startswith(f"{code}:") and text in error
+    assert gemini.calls == 0
+    assert len(await call(client, "session_list", {})) == before
+
+
+async def test_agent_execute_without_any_key_names_the_variable(client):
+    error = await call_error(client, "agent_execute", {"instruction": "x"})
+    assert error.startswith("backend_unconfigured:") and "GEMINI_API_KEY" in error
+
+
+# -- progress, persistence ------------------------------------------------------------------
+
+
+async def test_wait_sends_a_progress_notification_per_step(client, site, gemini):
+    gemini.push(Reply(tool_calls=[ToolCall("scroll", {"direction": "down"})]), done("ok"))
+    seen: list[tuple[float, float | None, str | None]] = []
+
+    async def progress(p: float, total: float | None, message: str | None) -> None:
+        seen.append((p, total, message))
+
+    result = await client.call_tool(
+        "agent_execute", {"instruction": "Scroll", "startingPoint": site.url("scroll.html"), "wait": True, "maxSteps": 5},
+        progress_callback=progress,
+    )  # fmt: skip
+    assert not result.is_error, text_of(result)
+    assert [p for p, _, _ in seen] == [1, 2]
+    assert all(total == 5 for _, total, _ in seen)
+    assert "scroll" in seen[0][2] and "done" in seen[1][2]
+
+
+async def test_tasks_left_running_by_a_crashed_process_are_failed_on_start(runtime_factory, tmp_path):
+    data = tmp_path / "crashed"
+    store = Store(data / "thinkrun.db")
+    await store.open()
+    rows = TaskRows(store)
+    for status in ("running", "pending", "completed"):
+        await rows.insert(id=f"task_{status}", session_id="ses_x", client_key="local", status=status, backend="gemini",
+                          model="m", instruction="i", params={}, created_at=time.time())  # fmt: skip
+    await store.close()
+    async with runtime_factory(data_dir=data) as rt:
+        running = await rt.tasks.status("task_running")
+        pending = await rt.tasks.status("task_pending")
+        completed = await rt.tasks.status("task_completed")
+    assert running.status == "failed" and running.error == "interrupted by server restart"
+    assert pending.status == "failed"
+    assert completed.status == "completed"
+
+
+async def test_finished_task_status_is_read_back_from_the_database(runtime_factory, site, gemini, tmp_path):
+    data = tmp_path / "persist"
+    gemini.push(Reply(tool_calls=[ToolCall("scroll", {})]), done("kept"))
+    async with runtime_factory(data_dir=data) as rt:
+        sub = await rt.tasks.submit("local", TaskParams(instruction="Keep", starting_point=site.url("scroll.html")))
+        await rt.tasks.wait(sub.task_id)
+    async with runtime_factory(data_dir=data) as rt:
+        info = await rt.tasks.status(sub.task_id)
+    assert info.status == "completed" and info.output == "kept" and info.steps == 2
+    assert [s.action for s in info.last_steps] == ["scroll", "done"]
+
+
+async def test_session_create_with_an_initial_task_runs_it(client, site, gemini):
+    gemini.push(lambda req: done("title: " + re.search(r"Page: ([^—\n]*)", req.latest_text()).group(1).strip()))
+    created = await call(
+        client, "session_create",
+        {"initialTask": {"taskDetails": "What is the title?", "startingPoint": site.url("forms.html"), "maxDuration": 60_000}},
+    )  # fmt: skip
+    assert created["taskId"] and created["currentUrl"].endswith("forms.html")
+    info = await wait_status(client, created["taskId"], "completed")
+    assert info["output"] == "title: Forms"
+    # WebRun: terminateOnCompletion defaults to false for sessions created with an initial task.
+    assert (await call(client, "session_get", {"sessionId": created["sessionId"]}))["status"] == "running"
+
+
+# -- LLM-powered browser tools --------------------------------------------------------------
+
+
+async def test_act_instruction_is_resolved_by_the_model_then_replayed_from_the_cache(client, site, gemini):
+    await call(client, "browser_navigate", {"url": site.url("forms.html")})
+    gemini.push(lambda req: Reply(tool_calls=[ToolCall("choose", {"ref": ref_of(req, "button", "Add item"), "method": "click"})]))
+    first = await call(client, "browser_act", {"instruction": "add another item to the list"})
+    assert "Added item 1" in first["observation"]["text"] and gemini.calls == 1
+    second = await call(client, "browser_act", {"instruction": "Add another item to the list"})
+    assert "Added item 2" in second["observation"]["text"]
+    assert gemini.calls == 1  # replayed from the cache: no model call
+
+
+async def test_act_cache_heals_when_the_cached_element_is_gone(client, site, gemini):
+    await call(client, "browser_navigate", {"url": site.url("forms.html")})
+    gemini.push(
+        lambda req: Reply(tool_calls=[ToolCall("choose", {"ref": ref_of(req, "button", "Go"), "method": "click"})]),
+        lambda req: Reply(tool_calls=[ToolCall("choose", {"ref": ref_of(req, "button", "Sign in"), "method": "click"})]),
+    )
+    await call(client, "browser_act", {"instruction": "submit the form"})
+    await call(client, "browser_navigate", {"url": site.url("login.html")})  # same site; no "Go" button here
+    healed = await call(client, "browser_act", {"instruction": "submit the form"})
+    assert gemini.calls == 2
+    assert "Invalid email or password" in healed["observation"]["text"]
+
+
+async def test_act_instruction_without_a_key_uses_the_name_matcher(client, site):
+    await call(client, "browser_navigate", {"url": site.url("forms.html")})
+    result = await call(client, "browser_act", {"instruction": "click Add item"})
+    assert "Added item 1" in result["observation"]["text"]
+
+
+async def test_observe_instruction_ranks_elements_with_the_model(client, site, gemini):
+    await call(client, "browser_navigate", {"url": site.url("forms.html")})
+    gemini.push(lambda req: Reply(tool_calls=[ToolCall("rank", {"matches": [
+        {"ref": ref_of(req, "textbox", "Email"), "reason": "takes the address"},
+        {"ref": "e99999", "reason": "made up"},
+    ]})]))  # fmt: skip
+    obs = await call(client, "browser_observe", {"instruction": "where do I type my address"})
+    assert [c["name"] for c in obs["candidates"]] == ["Email"]
+    assert obs["candidates"][0]["reason"] == "takes the address"
+
+
+async def test_extract_with_a_schema_retries_once_on_a_mismatch(client, site, gemini):
+    await call(client, "browser_navigate", {"url": site.url("table.html")})
+    schema = {"type": "object", "properties": {"rows": {"type": "integer"}}, "required": ["rows"]}
+    gemini.push(
+        Reply(tool_calls=[ToolCall("answer", {"json": '{"rows": "many"}'})]),
+        Reply(tool_calls=[ToolCall("answer", {"json": '{"rows": 1000}'})]),
+    )
+    result = await call(client, "browser_extract", {"instruction": "how many customers are listed", "schema": schema})
+    assert result["data"] == {"rows": 1000} and result["format"] == "json"
+    assert "did not match the schema at rows" in gemini.model_requests[1].latest_text()
+
+
+async def test_extract_with_an_instruction_needs_a_backend(client, site):
+    await call(client, "browser_navigate", {"url": site.url("table.html")})
+    error = await call_error(client, "browser_extract", {"instruction": "count rows"})
+    assert error.startswith("backend_unconfigured:")
