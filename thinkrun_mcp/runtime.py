@@ -71,7 +71,6 @@ class Runtime:
         self.state = RuntimeState.CLOSED
         try:
             await self.tasks.shutdown()
-            await self.assist.close()
             await self.registry.shutdown()
         finally:
             try:
