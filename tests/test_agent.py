@@ -15,6 +15,7 @@ import pytest
 
 from tests.conftest import call, call_error, text_of
 from tests.fakes import Delay, Failure, FakeAnthropic, FakeGemini, Reply, ToolCall
+from tests.fakes.steps import act, done, ref_of, rows_of_tables, sign_in
 from tests.site_server import PAGE_SIZE, PRODUCTS, VALID_EMAIL, VALID_PASSWORD
 from thinkrun_mcp.agent import tasks as tasks_module
 from thinkrun_mcp.agent.tasks import TaskParams
@@ -59,34 +60,6 @@ def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
     return request.param, fixture
 
 
-def ref_of(req: Any, role: str, name: str) -> str:
-    """The ref of an element in the newest observation the fake model was shown."""
-    pattern = re.compile(rf'- {role} "{re.escape(name)}"[^\n]*?\[ref=([a-z0-9]+)\]')
-    for _, text in reversed(req.messages()):
-        m = pattern.search(text)
-        if m:
-            return m.group(1)
-    raise AssertionError(f'{role} "{name}" is in no observation the model was shown:\n{req.latest_text()[:2500]}')
-
-
-def act(role: str, name: str, method: str, value: str | None = None):
-    def step(req: Any) -> Reply:
-        args = {"ref": ref_of(req, role, name), "method": method}
-        if value is not None:
-            args["value"] = value
-        return Reply(tool_calls=[ToolCall("act", args)])
-
-    return step
-
-
-def done(output: Any) -> Reply:
-    return Reply(tool_calls=[ToolCall("done", {"output": output if isinstance(output, str) else json.dumps(output)})])
-
-
-def rows_of_tables(text: str) -> list[tuple[str, str]]:
-    return [(m[0], m[1]) for m in re.findall(r"^\| ([^|\n]+?) \| (\$[0-9.]+) \|$", text, re.M)]
-
-
 async def wait_status(client: Any, task_id: str, *statuses: str, timeout: float = 30) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
@@ -95,14 +68,6 @@ async def wait_status(client: Any, task_id: str, *statuses: str, timeout: float 
             return info
         assert time.monotonic() < deadline, f"task stuck in {info['status']}: {info}"
         await asyncio.sleep(0.05)
-
-
-def sign_in_script() -> list[Any]:
-    return [
-        act("textbox", "Email", "fill", "<secret:email>"),
-        act("textbox", "Password", "fill", "<secret:password>"),
-        act("button", "Sign in", "click"),
-    ]
 
 
 # -- the whole task ------------------------------------------------------------------------
@@ -119,7 +84,7 @@ async def test_agent_signs_in_with_secrets_searches_paginates_and_returns_struct
         return done({"products": [{"name": n, "price": p} for n, p in rows], "pages": 2})
 
     fake.push(
-        *sign_in_script(),
+        *sign_in(),
         act("link", "Products", "click"),
         act("searchbox", "Search products", "fill", QUERY),
         act("searchbox", "Search products", "press", "Enter"),
@@ -248,7 +213,7 @@ async def test_two_tasks_in_one_session_run_in_order_and_the_second_sees_the_fir
     session = await call(client, "session_create", {"startingPoint": site.url("login.html")})
     sid = session["sessionId"]
     gemini.push(
-        *sign_in_script(),
+        *sign_in(),
         Delay(0.3, then=done("signed in")),
         lambda req: done("second saw: " + re.search(r"Page: [^\n]*", req.latest_text()).group(0)),
     )

@@ -128,6 +128,8 @@ class BrowserSession:
         return self.status in ("creating", "running")
 
     async def open(self, context: BrowserContext) -> None:
+        """Take over a fresh context. Its first tab opens on first use (see :meth:`page`): an unused
+        session then holds no renderer process, which is most of a session's memory and start-up time."""
         self.context = context
         context.set_default_timeout(self.settings.action_timeout_ms)
         context.set_default_navigation_timeout(self.settings.navigation_timeout_ms)
@@ -138,14 +140,6 @@ class BrowserSession:
         context.on("requestfailed", self._on_request_failed)
         context.on("close", lambda _c: self._on_context_closed())
         await self.ensure_route()
-        self._opening_page = True
-        try:
-            page = await context.new_page()
-        finally:
-            self._opening_page = False
-        if page not in self.pages:
-            self._adopt(page)
-        self.active = page
 
     async def ensure_route(self) -> None:
         """Check every request against the policy once the policy can refuse http(s) URLs."""

@@ -1,0 +1,125 @@
+"""Agent benchmarks: the planner harness on a scripted 10-step task, and act-cache replay.
+
+The model is a local fake (tests/fakes) that answers at once, so what is measured
+is our side: observation, browser actions, recording, prompt building, the SDK.
+Run alone: ``python benchmarks/bench_agent.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.common import Row, p50_p95
+from tests.conftest import held_client, make_settings
+from tests.fakes import FakeGemini, Reply, ToolCall
+from tests.fakes.steps import act, done, ref_of, sign_in
+from tests.site_server import VALID_EMAIL, VALID_PASSWORD
+from thinkrun_mcp.agent.tasks import TaskParams
+from thinkrun_mcp.runtime import Runtime
+from thinkrun_mcp.server.mcp import create_server
+
+SECTION = "agent"
+RUNS = 5
+SECRETS = [{"match": "127.0.0.1", "fields": {"email": VALID_EMAIL, "password": VALID_PASSWORD}}]
+
+
+def ten_steps() -> list:
+    return [
+        *sign_in(),
+        act("link", "Products", "click"),
+        act("searchbox", "Search products", "fill", "la"),
+        act("searchbox", "Search products", "press", "Enter"),
+        Reply(tool_calls=[ToolCall("extract", {"format": "table"})]),
+        act("link", "Next", "click"),
+        Reply(tool_calls=[ToolCall("extract", {"format": "table"})]),
+        done("listed"),
+    ]
+
+
+async def run(site) -> list[Row]:
+    rows: list[Row] = []
+    saved = {k: os.environ.get(k) for k in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL")}
+    with FakeGemini() as fake, tempfile.TemporaryDirectory() as tmp:
+        os.environ.pop("GOOGLE_API_KEY", None)
+        os.environ["GEMINI_API_KEY"] = "bench-key"
+        os.environ["GOOGLE_GEMINI_BASE_URL"] = fake.base_url
+        rt = Runtime(make_settings(Path(tmp), log_level="ERROR"))
+        await rt.start()
+        try:
+            await rt.engine.browser()
+            rows += await _planner(rt, fake, site)
+            rows += await _act_cache(rt, fake, site)
+        finally:
+            await rt.close()
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+    return rows
+
+
+async def _planner(rt: Runtime, fake: FakeGemini, site) -> list[Row]:
+    harness, prompts, model = [], [], []
+    for _ in range(RUNS):
+        fake.push(*ten_steps())
+        sub = await rt.tasks.submit("bench", TaskParams(instruction="List the products matching 'la'", starting_point=site.url("login.html"), secrets=SECRETS))
+        info = await rt.tasks.wait(sub.task_id)
+        assert info.status == "completed", info.error
+        steps = await rt.store.fetch(
+            "SELECT step, ts, model_ms, prompt_chars FROM task_steps WHERE task_id = ? ORDER BY id", (sub.task_id,)
+        )
+        task = await rt.store.fetch_one("SELECT started_at FROM tasks WHERE id = ?", (sub.task_id,))
+        # A step's wall time runs from the previous step's record (or the task's start) to its own;
+        # the harness time is that minus the model call.
+        previous = task["started_at"]
+        by_step: dict[int, list] = {}
+        for s in steps:
+            by_step.setdefault(s["step"], []).append(s)
+        for number in sorted(by_step):
+            group = by_step[number]
+            end = max(s["ts"] for s in group)
+            model_ms = sum(s["model_ms"] for s in group)
+            harness.append((end - previous) * 1000 - model_ms)
+            model.append(model_ms)
+            prompts.append(max(s["prompt_chars"] for s in group))
+            previous = end
+    first_step_note = "incl. the starting point load in step 1"
+    return [
+        Row(SECTION, f"harness time per step, model excluded ({RUNS}×10-step task)", p50_p95(harness) + f"; {first_step_note}", "p50 ≤ 150 ms", statistics.median(harness) <= 150),
+        Row(SECTION, "prompt size per step (chars)", f"median {statistics.median(prompts):,.0f}, max {max(prompts):,}", "median ≤ 12,000", statistics.median(prompts) <= 12_000),
+        Row(SECTION, "fake model round trip (SDK + local HTTP)", p50_p95(model)),
+    ]
+
+
+async def _act_cache(rt: Runtime, fake: FakeGemini, site) -> list[Row]:
+    cold, warm = [], []
+    async with held_client(create_server(runtime=rt)) as c:
+        for i in range(10):
+            r = await c.call_tool("browser_navigate", {"url": site.url("forms.html")})
+            assert not r.is_error
+            instruction = f"add item number {i} to the list"
+            fake.push(lambda req: Reply(tool_calls=[ToolCall("choose", {"ref": ref_of(req, "button", "Add item"), "method": "click"})]))
+            t0 = time.perf_counter()
+            r = await c.call_tool("browser_act", {"instruction": instruction})
+            cold.append((time.perf_counter() - t0) * 1000)
+            assert not r.is_error, r.content[0].text
+            calls = fake.calls
+            t0 = time.perf_counter()
+            r = await c.call_tool("browser_act", {"instruction": instruction})
+            warm.append((time.perf_counter() - t0) * 1000)
+            assert not r.is_error and fake.calls == calls, "the second act should be a cache hit"
+    return [
+        Row(SECTION, "browser_act(instruction), model resolution (fake model)", p50_p95(cold)),
+        Row(SECTION, "browser_act(instruction), act-cache hit (no model call)", p50_p95(warm)),
+    ]
+
+
+if __name__ == "__main__":
+    from benchmarks.run import main
+
+    main(["agent"])

@@ -1,0 +1,54 @@
+"""Builders for scripted model turns that act on what the planner showed the model.
+
+Shared by the agent tests and the agent benchmark.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from .scripted import Reply, ToolCall
+
+__all__ = ["ref_of", "act", "done", "sign_in", "rows_of_tables"]
+
+
+def ref_of(req: Any, role: str, name: str) -> str:
+    """The ref of an element in the newest observation the fake model was shown."""
+    pattern = re.compile(rf'- {role} "{re.escape(name)}"[^\n]*?\[ref=([a-z0-9]+)\]')
+    for _, text in reversed(req.messages()):
+        m = pattern.search(text)
+        if m:
+            return m.group(1)
+    raise AssertionError(f'{role} "{name}" is in no observation the model was shown:\n{req.latest_text()[:2500]}')
+
+
+def act(role: str, name: str, method: str, value: str | None = None):
+    """A turn calling act on the element with this role and name."""
+
+    def step(req: Any) -> Reply:
+        args = {"ref": ref_of(req, role, name), "method": method}
+        if value is not None:
+            args["value"] = value
+        return Reply(tool_calls=[ToolCall("act", args)])
+
+    return step
+
+
+def done(output: Any) -> Reply:
+    return Reply(tool_calls=[ToolCall("done", {"output": output if isinstance(output, str) else json.dumps(output)})])
+
+
+def sign_in() -> list[Any]:
+    """Fill the fixture site's login form with secret placeholders and submit it."""
+    return [
+        act("textbox", "Email", "fill", "<secret:email>"),
+        act("textbox", "Password", "fill", "<secret:password>"),
+        act("button", "Sign in", "click"),
+    ]
+
+
+def rows_of_tables(text: str) -> list[tuple[str, str]]:
+    """(name, price) rows of the Markdown tables browser_extract made of the products pages."""
+    return [(m[0], m[1]) for m in re.findall(r"^\| ([^|\n]+?) \| (\$[0-9.]+) \|$", text, re.M)]
