@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -139,3 +140,22 @@ async def call_error(client: Client, name: str, args: dict[str, Any] | None = No
     result = await client.call_tool(name, args or {})
     assert result.is_error, f"{name} unexpectedly succeeded: {text_of(result)[:500]}"
     return text_of(result)
+
+
+def ref_of(text: str, role: str, name: str) -> str:
+    """The ref of the element ``role "name"`` in an observation text."""
+    m = re.search(rf'- {re.escape(role)} "{re.escape(name)}"[^\n]*?\[ref=([a-z0-9]+)\]', text)
+    assert m, f'{role} "{name}" is not in the observation:\n{text[:3000]}'
+    return m.group(1)
+
+
+async def page_text(client: Client, session_id: str | None = None, **args: Any) -> str:
+    """The visible text of the active tab (browser_extract format=text), all of it."""
+    if session_id:
+        args["sessionId"] = session_id
+    return (await call(client, "browser_extract", {"format": "text", "maxChars": 200_000, **args}))["content"]
+
+
+def error_code(text: str) -> str:
+    """The code of an error text ``"<code>: message (hint: …)"``."""
+    return text.split(":", 1)[0]

@@ -521,7 +521,8 @@ def test_products_no_results(site):
 
 
 def test_pages_have_no_external_resources():
-    pattern = re.compile(r"""(?:src|href)\s*=\s*["'](?:https?:)?//""", re.I)
+    # Other host names of this same server (*.localhost, see cross-host.html) are not external.
+    pattern = re.compile(r"""(?:src|href)\s*=\s*["'](?:https?:)?//(?![a-z0-9.-]*localhost[:"'/])""", re.I)
     for path in SITE_DIR.glob("*.html"):
         assert not pattern.search(path.read_text("utf-8")), path.name
 

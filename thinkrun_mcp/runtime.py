@@ -16,9 +16,11 @@ from .browser.engine import BrowserEngine
 from .browser.history import SessionHistory
 from .browser.registry import SessionRegistry
 from .browser.service import BrowserService
+from .cache.page_cache import PageCache
 from .agent.assist import Assist
 from .agent.tasks import TaskManager
 from .config import Settings
+from .store.cache import CacheRows
 from .store.db import Store
 from .store.records import Records
 from .store.sessions import SessionRows
@@ -46,6 +48,7 @@ class Runtime:
         self.registry = SessionRegistry(settings, self.engine, self.rows, self.records)
         self.browser = BrowserService(settings, self.registry)
         self.history = SessionHistory(self.registry, self.rows, self.records)
+        self.cache = PageCache(settings, self.engine, CacheRows(self.store))
         self.tasks = TaskManager(settings, TaskRows(self.store), self.registry, self.browser)
         self.assist = Assist(settings, ActCacheRows(self.store), self.browser)
         self.assist.install()
@@ -60,6 +63,7 @@ class Runtime:
         if n:
             log.info("marked %d sessions left open by a previous process as failed", n)
         await self.engine.start()
+        await self.cache.start()
         await self.registry.start()
         await self.tasks.start()
         self.state = RuntimeState.STARTED
@@ -72,6 +76,7 @@ class Runtime:
         try:
             await self.tasks.shutdown()
             await self.registry.shutdown()
+            await self.cache.close()
         finally:
             try:
                 await self.engine.close()

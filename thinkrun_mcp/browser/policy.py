@@ -16,7 +16,9 @@ and every subdomain; other wildcards are shell-style (``ads.*``,
 ``tracker-??.net``). A pattern given as a URL is reduced to its host.
 
 Private networks: loopback, RFC 1918, link-local, unique-local, CGNAT,
-multicast, unspecified and reserved addresses, and ``localhost``/``*.localhost``.
+multicast, unspecified and reserved addresses, and ``localhost``/``*.localhost``;
+IPv4 addresses in any spelling a URL parser accepts (``http://2130706433/``,
+``http://0x7f.1/``) and IPv4-mapped IPv6 (``http://[::ffff:127.0.0.1]/``).
 Host names are resolved (cached for a minute) and refused if any address is
 private. A DNS answer that changes between our check and Chromium's own lookup
 (DNS rebinding) is not caught; run a filtering proxy if that matters to you.
@@ -113,7 +115,7 @@ class UrlPolicy:
             if not scheme:
                 return "the URL has no scheme (use http:// or https://)"
             return f"the {scheme}: scheme is not allowed (allowed: {', '.join(sorted(self.schemes))})"
-        host = (parts.hostname or "").lower()
+        host = (parts.hostname or "").lower().rstrip(".")
         if scheme in ("http", "https", "ws", "wss") and not host:
             return "the URL has no host"
         if host:
@@ -131,8 +133,8 @@ class UrlPolicy:
         reason = self.verdict(url)
         if reason or not self.block_private:
             return reason
-        host = (urlsplit(url).hostname or "").lower()
-        if not host or _is_ip(host):
+        host = (urlsplit(url).hostname or "").lower().rstrip(".")
+        if not host or _is_ip(host) or _ipv4_number(host) is not None:
             return None
         if await self._resolves_private(host):
             return f"{host} resolves to a private or loopback address and private networks are blocked"
@@ -170,13 +172,49 @@ def _is_ip(host: str) -> bool:
         return False
 
 
+def _ipv4_number(host: str) -> ipaddress.IPv4Address | None:
+    """The address of a host written the way URL parsers (and Chromium) read IPv4.
+
+    Besides dotted quads that is one to four parts, each decimal, octal (leading 0) or
+    hex (0x): ``2130706433``, ``0x7f.1``, ``0177.0.0.1`` and ``127.1`` are all 127.0.0.1.
+    ``None`` when the host is a name.
+    """
+    parts = host.split(".")
+    if parts and parts[-1] == "":
+        parts.pop()
+    if not 1 <= len(parts) <= 4:
+        return None
+    numbers = []
+    for part in parts:
+        try:
+            if part[:2] in ("0x", "0X"):
+                numbers.append(int(part[2:] or "0", 16))
+            elif len(part) > 1 and part.startswith("0"):
+                numbers.append(int(part[1:], 8))
+            elif part.isdigit():
+                numbers.append(int(part))
+            else:
+                return None
+        except ValueError:
+            return None
+    *head, last = numbers
+    if any(n > 255 for n in head) or last >= 256 ** (5 - len(numbers)):
+        return None
+    value = last
+    for i, n in enumerate(head):
+        value += n << (8 * (3 - i))
+    return ipaddress.IPv4Address(value)
+
+
 def _literal_private(host: str) -> bool:
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
         return _ip_is_private(ipaddress.ip_address(host.strip("[]")))
     except ValueError:
-        return False
+        pass
+    ip = _ipv4_number(host)
+    return ip is not None and _ip_is_private(ip)
 
 
 def _short(url: str, limit: int = 200) -> str:

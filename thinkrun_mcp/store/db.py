@@ -174,6 +174,29 @@ async def m003_agent_tasks(db: aiosqlite.Connection) -> None:
         """,
     )
 
+
+@migration
+async def m004_page_cache(db: aiosqlite.Connection) -> None:
+    await run_script(
+        db,
+        """
+        CREATE TABLE page_cache (
+            key TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            url TEXT NOT NULL,
+            body TEXT,
+            file TEXT,
+            metadata TEXT NOT NULL DEFAULT '{}',
+            bytes INTEGER NOT NULL,
+            fetched_at REAL NOT NULL,
+            used_at REAL NOT NULL
+        );
+        CREATE INDEX page_cache_used ON page_cache(used_at);
+        """,
+    )
+
+
 class Store:
     """Owner of the database connection. Open with :meth:`open`, close with :meth:`close`."""
 

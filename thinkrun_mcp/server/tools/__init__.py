@@ -9,8 +9,9 @@ if TYPE_CHECKING:
 
 
 def register_all(server: ThinkRunMCP) -> None:
-    from . import agent, browser, sessions
+    from . import agent, browser, cache, sessions
 
     browser.register(server)
     sessions.register(server)
+    cache.register(server)
     agent.register(server)

@@ -1,0 +1,100 @@
+"""page_cache_html, page_cache_text, page_cache_screenshot: a URL's content without a session."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context
+from mcp.types import CallToolResult, ToolAnnotations
+from pydantic import BaseModel, Field, WithJsonSchema
+
+from ...models import CacheMetadata, CacheOptions, PageHtml, PageScreenshot, PageText, ScreenshotCacheOptions, TextCacheOptions
+from ..mcp import ThinkRunMCP, camel_case_args, respond, runtime_of
+
+Url = Annotated[str, Field(max_length=8192)]
+
+_READS = ToolAnnotations(readOnlyHint=True)
+
+
+def _terse(model: type[BaseModel]) -> dict[str, Any]:
+    """The options object as names and types only: the tool description says what they mean.
+
+    Three tools repeat these options; with their descriptions they would cost the tool
+    list a kilobyte. Values are still validated by the model (ranges, unknown names).
+    """
+    props = {}
+    for name, prop in model.model_json_schema()["properties"].items():
+        kept = {k: v for k, v in prop.items() if k in ("type", "enum")}
+        if "anyOf" in prop:
+            kept = next(o for o in prop["anyOf"] if o != {"type": "null"})
+        if "enum" in kept:
+            kept = {"enum": kept["enum"]}
+        props[name] = kept
+    return {"type": "object", "properties": props}
+
+
+HtmlOptions = Annotated[CacheOptions, WithJsonSchema(_terse(CacheOptions))]
+TextOptions = Annotated[TextCacheOptions, WithJsonSchema(_terse(TextCacheOptions))]
+ShotOptions = Annotated[ScreenshotCacheOptions, WithJsonSchema(_terse(ScreenshotCacheOptions))]
+
+
+def _header(m: CacheMetadata) -> str:
+    """One line the model reads before the content: where, what, how fresh."""
+    facts = [f"HTTP {m.status}" if m.status is not None else "no HTTP status"]
+    if m.title:
+        facts.append(f"title {m.title!r}")
+    if m.content_type:
+        facts.append(m.content_type.split(";", 1)[0])
+    facts.append(f"{m.bytes} bytes")
+    facts.append(f"cached {m.age_seconds} s ago" if m.cached else "fetched now")
+    line = f"{m.final_url} ({', '.join(facts)}; {m.provider}, {m.duration_ms} ms)"
+    return line + (f"\nNote: {m.note}" if m.note else "")
+
+
+def register(server: ThinkRunMCP) -> None:
+    @server.tool(
+        description=(
+            "Rendered HTML of a URL (no session), cached. options: provider, sensitive (URL stays on this machine, "
+            'unstored), waitFor (CSS, "text=…" or ms), timeout ms, maxAge s (0: fetch anew). '
+            'Example: {"url": "https://example.com", "options": {"waitFor": "#main"}}'
+        ),
+        annotations=_READS,
+    )
+    @camel_case_args
+    async def page_cache_html(
+        ctx: Context, url: Url, options: HtmlOptions | None = None
+    ) -> Annotated[CallToolResult, PageHtml]:
+        r = await runtime_of(ctx).cache.html(url, options)
+        return respond(r, f"{_header(r.metadata)}\n\n{r.html}")
+
+    @server.tool(
+        description=(
+            "Visible text or Markdown of a URL (no session), cached. options as page_cache_html, plus format. "
+            'Example: {"url": "https://example.com", "options": {"format": "markdown"}}'
+        ),
+        annotations=_READS,
+    )
+    @camel_case_args
+    async def page_cache_text(
+        ctx: Context, url: Url, options: TextOptions | None = None
+    ) -> Annotated[CallToolResult, PageText]:
+        r = await runtime_of(ctx).cache.text(url, options)
+        return respond(r, f"{_header(r.metadata)}\n\n{r.text}")
+
+    @server.tool(
+        description=(
+            "PNG of a URL (no session), cached. options as page_cache_html, plus fullPage, maxDimension px. "
+            'Example: {"url": "https://example.com", "options": {"fullPage": true}}'
+        ),
+        annotations=_READS,
+    )
+    @camel_case_args
+    async def page_cache_screenshot(
+        ctx: Context, url: Url, options: ShotOptions | None = None
+    ) -> Annotated[CallToolResult, PageScreenshot]:
+        r, image = await runtime_of(ctx).cache.screenshot(url, options)
+        m = r.metadata
+        text = _header(m)
+        if image is not None:
+            text += f"\nScreenshot {m.width}x{m.height}" + (f", kept at {r.artifact_url}" if r.artifact_url else "")
+        return respond(r, text, image=(image, "image/png") if image is not None else None)
