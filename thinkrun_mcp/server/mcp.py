@@ -22,7 +22,7 @@ from typing import Annotated, Any, get_origin
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.types import CallToolResult, ImageContent, TextContent
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, WithJsonSchema
 from pydantic.alias_generators import to_camel
 
 from .. import __version__
@@ -30,7 +30,7 @@ from ..config import Settings
 from ..errors import ThinkRunError
 from ..runtime import Runtime
 
-__all__ = ["ThinkRunMCP", "create_server", "camel_case_args", "client_key", "respond", "runtime_of"]
+__all__ = ["ThinkRunMCP", "create_server", "camel_case_args", "client_key", "respond", "runtime_of", "terse"]
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +48,9 @@ class ThinkRunMCP(MCPServer[Runtime]):
     async def list_tools(self) -> list[Any]:
         tools = await super().list_tools()
         for tool in tools:
-            tool.input_schema = compact_schema(tool.input_schema, output=False)
+            tool.input_schema = compact_schema(tool.input_schema)
             if tool.output_schema is not None:
-                tool.output_schema = shallow_output_schema(compact_schema(tool.output_schema, output=True))
+                tool.output_schema = shallow_output_schema(tool.output_schema)
         return tools
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Context | None = None) -> Any:
@@ -113,61 +113,81 @@ def _validation_error(exc: ValidationError) -> ThinkRunError:
 # Size limits are enforced by the server (pydantic) and named in its errors; publishing them
 # in every argument would cost the tool list about a tenth of its size.
 _ENFORCED_ONLY = frozenset({"maxLength", "minLength", "maxItems", "minItems"})
+_GUARD_RAIL = 1_000_000  # a maximum this large only stops absurd input: enforced, not published
 
 
-def compact_schema(schema: Any, *, output: bool) -> Any:
-    """The same JSON Schema with less to read: no titles, ``[T, "null"]`` for optionals.
+def compact_schema(schema: Any) -> Any:
+    """The same input JSON Schema with less to read.
 
-    Input schemas drop the ``null`` of optional arguments (leaving one out is how a
-    caller says "none"); output schemas keep it as a type union and lose their prose,
-    since the model reads the text content, not the output schema.
+    No titles; optional arguments lose their ``null`` (leaving one out is how a caller
+    says "none"); size limits, guard-rail maximums and defaults of ``false``/``0`` are
+    enforced by the server but not published.
     """
     if isinstance(schema, list):
-        return [compact_schema(s, output=output) for s in schema]
+        return [compact_schema(s) for s in schema]
     if not isinstance(schema, dict):
         return schema
     out: dict[str, Any] = {}
     for key, value in schema.items():
         if key == "title" and isinstance(value, str):
             continue
-        if output and key in ("description", "default"):
+        if key in _ENFORCED_ONLY:
             continue
-        if not output and key in _ENFORCED_ONLY:
+        if key == "default" and value in (False, 0) and value is not None:
+            continue  # false and 0 are what a caller assumes anyway
+        if key == "maximum" and isinstance(value, int) and value >= _GUARD_RAIL:
             continue
         if key == "properties" and isinstance(value, dict):
-            out[key] = {name: compact_schema(v, output=output) for name, v in value.items()}
+            out[key] = {name: compact_schema(v) for name, v in value.items()}
         else:
-            out[key] = compact_schema(value, output=output)
+            out[key] = compact_schema(value)
     options = out.get("anyOf")
     if isinstance(options, list) and len(options) == 2 and {"type": "null"} in options:
         other = next(o for o in options if o != {"type": "null"})
-        if not output:
-            del out["anyOf"]
-            if out.get("default", 0) is None:
-                del out["default"]
-            out = {**other, **out}
-        elif isinstance(other.get("type"), str) and set(other) <= {"type", "format", "items", "minimum", "maximum"}:
-            del out["anyOf"]
-            out = {**other, **out, "type": [other["type"], "null"]}
+        del out["anyOf"]
+        if out.get("default", 0) is None:
+            del out["default"]
+        out = {**other, **out}
     return out
 
 
 def shallow_output_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """Only the top-level fields and their JSON types: nested objects are just "object", lists "array".
+    """Only the names of the top-level fields: ``{"type": "object", "properties": {"url": {}, …}}``.
 
-    Structured results stay valid against it, and tools/list stays small (every client
-    sends the tool list to its model).
+    Every client sends the whole tool list to its model on every turn, and the model
+    reads a result's text, not its schema; the field names tell a program what to
+    expect, and the structured results stay valid against it. (Typed fields would add
+    a sixth to the tool list.)
     """
+    out = {k: v for k, v in schema.items() if k not in ("$defs", "required", "description", "title", "properties")}
+    out["properties"] = {name: {} for name in schema.get("properties", {})}
+    return out
 
-    def flat(prop: dict[str, Any]) -> dict[str, Any]:
+
+def terse(model: type[BaseModel]) -> Any:
+    """``model`` as a tool argument whose schema is only its field names and JSON types.
+
+    For nested option objects (page-cache options, an initial task): their fields are
+    explained in the tool description, and the full schemas would cost the tool list
+    kilobytes. Values are still validated by the model (ranges, unknown names).
+    """
+    schema = model.model_json_schema()
+
+    def simple(prop: dict[str, Any]) -> dict[str, Any]:
+        if "anyOf" in prop:
+            return simple(next((o for o in prop["anyOf"] if o != {"type": "null"}), {}))
         if "$ref" in prop:
             return {"type": "object"}
-        # A nullable field is published untyped: {} accepts the value and its null.
-        return {"type": prop["type"]} if isinstance(prop.get("type"), str) else {}
+        if "enum" in prop:
+            return {"enum": prop["enum"]}
+        if prop.get("type") == "array" and "items" in prop:
+            return {"type": "array", "items": simple(prop["items"])}
+        return {"type": prop["type"]} if "type" in prop else {}
 
-    out = {k: v for k, v in schema.items() if k not in ("$defs", "required", "description")}
-    out["properties"] = {name: flat(p) for name, p in schema.get("properties", {}).items()}
-    return out
+    out: dict[str, Any] = {"type": "object", "properties": {n: simple(p) for n, p in schema["properties"].items()}}
+    if schema.get("required"):
+        out["required"] = schema["required"]
+    return Annotated[model, WithJsonSchema(out)]
 
 
 # -- parameter naming -------------------------------------------------------------------

@@ -11,7 +11,7 @@ from pydantic import Field
 from ...agent.planner import StepRecord
 from ...agent.tasks import DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS, MIN_TIMEOUT_MS, TaskParams
 from ...models import SecretSpec, TaskInfo
-from ..mcp import ThinkRunMCP, camel_case_args, client_key, respond, runtime_of
+from ..mcp import ThinkRunMCP, camel_case_args, client_key, respond, runtime_of, terse
 
 TaskId = Annotated[str, Field(min_length=1, max_length=100)]
 Tokens = Annotated[int | None, Field(ge=1_000, le=10_000_000)]
@@ -37,8 +37,9 @@ def _task_text(t: TaskInfo) -> str:
 def register(server: ThinkRunMCP) -> None:
     @server.tool(
         description=(
-            "Run a browser task autonomously with an LLM (gemini default, or claude). Returns a taskId at once; poll "
-            "agent_status, or pass wait=true to block (progress per step). Secrets reach pages, never the model. "
+            "Run a browser task with an LLM (gemini default, or claude). Returns a taskId at once (poll agent_status) "
+            "or, with wait=true, the result. secrets: [{match: host pattern, fields: {name: value}}] reach pages, "
+            "never the model. "
             "Example: {\"instruction\": \"Find the price of Blue Widget\", \"startingPoint\": \"https://shop.example\"}"
         ),
         annotations=ToolAnnotations(openWorldHint=True, destructiveHint=True),
@@ -52,7 +53,7 @@ def register(server: ThinkRunMCP) -> None:
         session_id: Annotated[str | None, Field(max_length=100, description="Queue in this session.")] = None,
         starting_point: Annotated[str | None, Field(max_length=8192)] = None,
         avoid_domains: Domains = None,
-        secrets: Annotated[list[SecretSpec] | None, Field(max_length=50)] = None,
+        secrets: Annotated[list[terse(SecretSpec)] | None, Field(max_length=50)] = None,
         output_type: Literal["text", "structured_json", "structured_csv"] = "text",
         output_schema: Annotated[dict[str, Any] | None, Field(description="JSON Schema for structured_json.")] = None,
         max_steps: Annotated[int | None, Field(ge=1, le=500)] = None,

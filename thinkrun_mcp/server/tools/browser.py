@@ -12,11 +12,11 @@ from ...browser.act import ActMethod
 from ...models import ActResult, ExtractResult, NavigateResult, Observation, PageEvent, ScreenshotResult
 from ..mcp import ThinkRunMCP, camel_case_args, client_key, respond, runtime_of
 
-SessionId = Annotated[str | None, Field(description="Session to use (default: your default session).", max_length=100)]
-Ref = Annotated[str | None, Field(description='Element ref from the observation, e.g. "e12".', max_length=32)]
-Selector = Annotated[str | None, Field(description="Playwright/CSS selector, when there is no ref.", max_length=2000)]
-MaxChars = Annotated[int | None, Field(ge=500, le=200_000, description="Character budget of this result.")]
-Cursor = Annotated[int, Field(ge=0, description="Offset from a previous result's cursor, to read on.")]
+SessionId = Annotated[str | None, Field(max_length=100)]  # omitted: the default session (see INSTRUCTIONS)
+Ref = Annotated[str | None, Field(description='From the observation, e.g. "e12".', max_length=32)]
+Selector = Annotated[str | None, Field(description="CSS/Playwright selector.", max_length=2000)]
+MaxChars = Annotated[int | None, Field(ge=500, le=200_000)]
+Cursor = Annotated[int, Field(ge=0, description="A previous result's cursor, to read on.")]
 
 
 def _events_text(events: list[PageEvent]) -> str:
@@ -26,8 +26,8 @@ def _events_text(events: list[PageEvent]) -> str:
 def register(server: ThinkRunMCP) -> None:
     @server.tool(
         description=(
-            "Open a URL in a browser session (or go back/forward/reload) and return the page observation: "
-            "elements with refs for browser_act. Example: {\"url\": \"https://example.com\"}"
+            "Open a URL (or go back/forward/reload) and return the page observation: elements with refs for "
+            "browser_act. Example: {\"url\": \"https://example.com\"}"
         ),
         annotations=ToolAnnotations(openWorldHint=True, destructiveHint=False),
     )
@@ -49,9 +49,8 @@ def register(server: ThinkRunMCP) -> None:
 
     @server.tool(
         description=(
-            "Describe the current page compactly: header (URL, title, tabs, events) and the elements in view with refs. "
-            "scope=\"page\" for the whole page; pass cursor to read on; instruction ranks the elements that fit it. "
-            "Example: {\"scope\": \"page\"} or {\"instruction\": \"the login button\"}"
+            "The page, compactly: URL, title, tabs, events and the elements in view with refs. scope=\"page\" for "
+            "all of it; instruction ranks elements. Example: {\"instruction\": \"the login button\"}"
         ),
         annotations=ToolAnnotations(readOnlyHint=True),
     )
@@ -71,10 +70,9 @@ def register(server: ThinkRunMCP) -> None:
 
     @server.tool(
         description=(
-            "Act on the page: click, dblclick, hover, fill, type, press, select, check, uncheck, scroll, focus, upload, "
-            "wait, switch_tab, close_tab, dialog. Target by ref (from the observation) or selector, or describe it in "
-            "instruction. Returns what happened and the new observation. "
-            "Example: {\"method\": \"fill\", \"ref\": \"e4\", \"value\": \"ada@example.com\"} or {\"instruction\": \"click Sign in\"}"
+            "Act on an element given by ref, selector or plain-words instruction; returns what happened and the new "
+            "observation. Example: {\"method\": \"fill\", \"ref\": \"e4\", \"value\": \"ada@example.com\"} or "
+            "{\"instruction\": \"click Sign in\"}"
         ),
         annotations=ToolAnnotations(openWorldHint=True, destructiveHint=True),
     )
@@ -87,8 +85,8 @@ def register(server: ThinkRunMCP) -> None:
         value: Annotated[
             str | None,
             Field(
-                description='Text to fill/type, key to press ("Enter"), option to select, file name to upload, '
-                'wait target ("1500", "text=Done", "url=/next"), tab number, or dialog answer ("accept"/"dismiss").',
+                description='Text to fill/type, key ("Enter"), option, file to upload, wait target ("1500", '
+                '"text=Done", "url=/next"), tab number, or "accept"/"dismiss" for a dialog.',
                 max_length=100_000,
             ),
         ] = None,
@@ -114,9 +112,8 @@ def register(server: ThinkRunMCP) -> None:
 
     @server.tool(
         description=(
-            "Read content from the page or one element (ref/selector) as text, markdown, html, links or table. "
-            "Long content comes in parts: pass cursor to read on. With instruction/schema (JSON Schema) an LLM returns "
-            "validated data. Example: {\"format\": \"table\", \"ref\": \"e40\"}"
+            "Read the page or one element (ref/selector) as text, markdown, html, links or table, in parts (cursor). "
+            "With instruction/schema an LLM returns validated JSON. Example: {\"format\": \"table\", \"ref\": \"e40\"}"
         ),
         annotations=ToolAnnotations(readOnlyHint=True),
     )

@@ -2,40 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult, ToolAnnotations
-from pydantic import BaseModel, Field, WithJsonSchema
+from pydantic import Field
 
 from ...models import CacheMetadata, CacheOptions, PageHtml, PageScreenshot, PageText, ScreenshotCacheOptions, TextCacheOptions
-from ..mcp import ThinkRunMCP, camel_case_args, respond, runtime_of
+from ..mcp import ThinkRunMCP, camel_case_args, respond, runtime_of, terse
 
 Url = Annotated[str, Field(max_length=8192)]
 
 _READS = ToolAnnotations(readOnlyHint=True)
 
 
-def _terse(model: type[BaseModel]) -> dict[str, Any]:
-    """The options object as names and types only: the tool description says what they mean.
-
-    Three tools repeat these options; with their descriptions they would cost the tool
-    list a kilobyte. Values are still validated by the model (ranges, unknown names).
-    """
-    props = {}
-    for name, prop in model.model_json_schema()["properties"].items():
-        kept = {k: v for k, v in prop.items() if k in ("type", "enum")}
-        if "anyOf" in prop:
-            kept = next(o for o in prop["anyOf"] if o != {"type": "null"})
-        if "enum" in kept:
-            kept = {"enum": kept["enum"]}
-        props[name] = kept
-    return {"type": "object", "properties": props}
-
-
-HtmlOptions = Annotated[CacheOptions, WithJsonSchema(_terse(CacheOptions))]
-TextOptions = Annotated[TextCacheOptions, WithJsonSchema(_terse(TextCacheOptions))]
-ShotOptions = Annotated[ScreenshotCacheOptions, WithJsonSchema(_terse(ScreenshotCacheOptions))]
+HtmlOptions = terse(CacheOptions)
+TextOptions = terse(TextCacheOptions)
+ShotOptions = terse(ScreenshotCacheOptions)
 
 
 def _header(m: CacheMetadata) -> str:
@@ -54,8 +37,8 @@ def _header(m: CacheMetadata) -> str:
 def register(server: ThinkRunMCP) -> None:
     @server.tool(
         description=(
-            "Rendered HTML of a URL (no session), cached. options: provider, sensitive (URL stays on this machine, "
-            'unstored), waitFor (CSS, "text=…" or ms), timeout ms, maxAge s (0: fetch anew). '
+            "Rendered HTML of a URL (no session), cached. options: provider, sensitive (stays local, unstored), "
+            'waitFor (CSS, "text=…" or ms), timeout ms, maxAge s (0: fetch anew). '
             'Example: {"url": "https://example.com", "options": {"waitFor": "#main"}}'
         ),
         annotations=_READS,

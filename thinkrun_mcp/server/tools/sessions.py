@@ -21,9 +21,9 @@ from ...models import (
     SessionList,
     Viewport,
 )
-from ..mcp import ThinkRunMCP, camel_case_args, client_key, runtime_of
+from ..mcp import ThinkRunMCP, camel_case_args, client_key, runtime_of, terse
 
-SessionId = Annotated[str, Field(description="The session's id.", min_length=1, max_length=100)]
+SessionId = Annotated[str, Field(min_length=1, max_length=100)]
 Offset = Annotated[int, Field(ge=0, le=10_000_000)]
 Domains = Annotated[list[Annotated[str, Field(max_length=253)]] | None, Field(max_length=200)]
 READ = ToolAnnotations(readOnlyHint=True)
@@ -43,7 +43,10 @@ def register(server: ThinkRunMCP) -> None:
         viewport: Viewport | None = None,
         avoid_domains: Annotated[Domains, Field(description='Never load these, e.g. "*.ads.com".')] = None,
         allow_domains: Annotated[Domains, Field(description="Load only these (empty: any).")] = None,
-        initial_task: Annotated[InitialTask | None, Field(description="An agent task to start at once.")] = None,
+        initial_task: Annotated[
+            terse(InitialTask) | None,
+            Field(description="An agent task to start at once: taskDetails plus agent_execute's options (maxDuration ms).")
+        ] = None,
     ) -> SessionCreated:
         rt = runtime_of(ctx)
         if initial_task is not None:
