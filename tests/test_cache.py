@@ -436,6 +436,23 @@ async def test_sensitive_url_and_content_are_absent_from_the_database_files(clie
     assert secret not in caplog.text
 
 
+async def test_password_in_a_url_is_neither_stored_nor_logged(client, runtime, site, caplog):
+    caplog.set_level(logging.DEBUG)
+    password = f"pw{uuid.uuid4().hex}"
+    url = site.url("index.html").replace("http://", f"http://ada:{password}@")
+    r = await call(client, "page_cache_html", {"url": url})
+    assert r["metadata"]["status"] == 200
+    again = await call(client, "page_cache_html", {"url": url})
+    assert again["metadata"]["cached"] is True  # cached all the same, under a key that hashes the password
+    await runtime.store.flush()
+    db = runtime.settings.db_path
+    wal = db.with_name(db.name + "-wal")
+    raw = db.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+    assert b"ada:***@" in raw
+    assert password.encode() not in raw
+    assert password not in caplog.text
+
+
 @pytest.mark.parametrize(
     "path, options, code",
     [("unreachable", {}, "navigation_failed"), ("slow?ms=10000", {"timeout": 1000}, "timeout")],

@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("~/.thinkrun"), description="Database, artifacts, cache and uploads.")
 
     # -- browser -------------------------------------------------------------------------
-    browser_path: str | None = Field(default=None, description="Chrome/Chromium executable to launch.")
+    browser_path: str | None = Field(default=None, description="Chrome/Chromium executable to launch (on the server's machine with a ws:// endpoint).")
     browser_endpoint: str | None = Field(
         default=None, description="Remote browser: Playwright server ws://… or CDP http://… (no local launch)."
     )

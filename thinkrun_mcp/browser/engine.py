@@ -4,7 +4,9 @@ Discovery, in order: the configured executable path → Playwright's own
 Chromium (``python -m playwright install chromium``) → a system Chrome or
 Chromium on PATH or in its usual places. Or, with ``browser_endpoint``, a
 remote browser: a Playwright server (``ws://…``) or a Chrome DevTools endpoint
-(``http://…``).
+(``http://…``). A Playwright server launches the browser itself, with our
+``headless``, ``browser_path`` and ``browser_args`` as its launch options (the
+last two only if it runs with ``--unsafe``).
 
 The browser is launched on first use. If it goes away (crash, kill, remote
 disconnect) the engine tells its listener (the session registry) and launches
@@ -14,6 +16,7 @@ a fresh one for the next context.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import shutil
@@ -110,7 +113,8 @@ def find_browser(settings: Settings, pw: Playwright | None = None) -> BrowserLoc
         raise ThinkRunError(
             "browser_unavailable",
             f"THINKRUN_BROWSER_PATH={settings.browser_path} is not an executable file",
-            hint="point it at a Chrome/Chromium binary, or unset it to use discovery",
+            hint="point it at a Chrome/Chromium executable, or unset it to use discovery after running "
+            "`python -m playwright install chromium` or installing Chrome/Chromium",
         )
     own = _playwright_chromium(pw)
     if own:
@@ -141,6 +145,7 @@ class BrowserEngine:
         self._listeners: list[Callable[[str], Any]] = []
         self._closing = False
         self.launches = 0
+        self._pid: int | None = None  # the local browser's main process, once launched
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -198,9 +203,14 @@ class BrowserEngine:
                 raise ThinkRunError("browser_unavailable", "the server is shutting down")
             await self.start()
             location = find_browser(self.settings, self._pw)
+            before = {p.pid for p in self._browsers_below_us()} if location.source != "remote" else set()
             browser = await self._open(location)
             browser.on("disconnected", lambda _b: self._disconnected(browser))
             self._browser, self._location = browser, location
+            if location.source != "remote":
+                # Another engine in this process (tests, benchmarks) has browsers of its own: remember ours.
+                fresh = [p.pid for p in self._browsers_below_us(mains_only=True) if p.pid not in before]
+                self._pid = fresh[0] if len(fresh) == 1 else None
             self.launches += 1
             log.info("browser ready: %s, version %s", location.describe(), browser.version)
             return browser
@@ -211,7 +221,7 @@ class BrowserEngine:
             if location.source == "remote":
                 endpoint = location.endpoint or ""
                 if endpoint.startswith(("ws://", "wss://")):
-                    return await pw.chromium.connect(endpoint, timeout=30_000)
+                    return await pw.chromium.connect(endpoint, timeout=30_000, headers=self._remote_launch_headers())
                 return await pw.chromium.connect_over_cdp(endpoint, timeout=30_000)
             args = list(LAUNCH_ARGS)
             if hasattr(os, "geteuid") and os.geteuid() == 0:
@@ -230,6 +240,20 @@ class BrowserEngine:
                 f"could not start or reach the {location.describe()}: {first}",
                 hint=REMEDY if location.source != "remote" else "check THINKRUN_BROWSER_ENDPOINT and that the remote browser is running",
             ) from exc
+
+    def _remote_launch_headers(self) -> dict[str, str]:
+        """Launch options for a Playwright server (``playwright run-server``), which launches the browser itself.
+
+        ``browser_path`` and ``browser_args`` then name an executable and flags on the server's machine;
+        a Playwright server honours those two only when started with ``--unsafe``.
+        """
+        options: dict[str, Any] = {"headless": self.settings.headless}
+        if self.settings.browser_path:
+            options["executablePath"] = self.settings.browser_path
+        extra = [a for a in self.settings.browser_args.split() if a]
+        if extra:
+            options["args"] = extra
+        return {"x-playwright-launch-options": json.dumps(options)}
 
     def _disconnected(self, browser: Browser) -> None:
         if self._browser is browser:
@@ -258,7 +282,17 @@ class BrowserEngine:
     # -- processes (doctor, benchmarks, crash tests) ------------------------------------
 
     def browser_processes(self) -> list[psutil.Process]:
-        """The local browser's processes (main process first), found below this process."""
+        """The local browser's processes (main process first): this engine's own browser when
+        its process is known, else every browser found below this process."""
+        if self._pid is not None:
+            try:
+                main = psutil.Process(self._pid)
+                return [main, *main.children(recursive=True)]
+            except psutil.Error:  # it has exited
+                return []
+        return self._browsers_below_us()
+
+    def _browsers_below_us(self, *, mains_only: bool = False) -> list[psutil.Process]:
         try:
             me = psutil.Process()
             procs = me.children(recursive=True)
@@ -280,7 +314,7 @@ class BrowserEngine:
                     mains.append(p)
             except psutil.Error:
                 continue
-        return mains + [p for p in browsers if p not in mains]
+        return mains if mains_only else mains + [p for p in browsers if p not in mains]
 
     def browser_pid(self) -> int | None:
         procs = self.browser_processes()

@@ -53,7 +53,7 @@ from ..models import (
 from ..store.cache import CacheRows, IndexRow
 from .cloud import CloudProvider
 from .render import Renderer
-from .request import CacheRequest, Fetched, Kind, canonical_url
+from .request import CacheRequest, Fetched, Kind, canonical_url, without_password
 
 __all__ = ["PageCache"]
 
@@ -221,7 +221,7 @@ class PageCache:
         if flight is None and not req.sensitive and req.max_age > 0:
             hit = await self._lookup(req)
             if hit is not None:
-                log.debug("page cache hit: %s %s", req.kind, req.url)
+                log.debug("page cache hit: %s %s", req.kind, without_password(req.url))
                 return hit, self._metadata(req, hit, started, cached=True)
             flight = self._flights.get(req.flight_key)  # one may have started while we looked
         if flight is None:
@@ -247,7 +247,7 @@ class PageCache:
         if req.sensitive:
             log.debug("page cache (sensitive): %s rendered", req.kind)
         else:
-            log.debug("page cache miss: %s %s → HTTP %s", req.kind, req.url, fetched.status)
+            log.debug("page cache miss: %s %s → HTTP %s", req.kind, without_password(req.url), fetched.status)
             if fetched.cacheable:
                 await self._save(req, fetched)
             elif fetched.note is None:
@@ -294,7 +294,7 @@ class PageCache:
             key=req.key,
             kind=req.kind,
             provider=req.provider,
-            url=req.url,
+            url=without_password(req.url),  # the key (a hash) tells URLs with different passwords apart
             body=fetched.body,
             file=file,
             metadata=fetched.describe(),

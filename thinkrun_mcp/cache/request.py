@@ -36,6 +36,14 @@ def canonical_url(url: str) -> str:
     return urlunsplit((scheme, netloc, parts.path or "/", parts.query, parts.fragment))
 
 
+def without_password(url: str) -> str:
+    """``url`` with the password of its userinfo masked, for what is logged or stored."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)))
+
+
 @dataclass(frozen=True, slots=True)
 class CacheRequest:
     """One call of page_cache_html/text/screenshot, validated and with its defaults filled in."""
@@ -92,7 +100,7 @@ class Fetched:
     def describe(self) -> dict[str, Any]:
         """Everything but the content, as stored in a cache row."""
         return {
-            "finalUrl": self.final_url,
+            "finalUrl": without_password(self.final_url),
             "status": self.status,
             "title": self.title,
             "contentType": self.content_type,

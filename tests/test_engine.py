@@ -1,0 +1,125 @@
+"""The browser engine: where the browser comes from (discovery, remote endpoints) and what a
+caller reads when there is none.
+
+Remote browsers are real: a ``playwright run-server`` and a Chromium with a DevTools port,
+both started here on 127.0.0.1 and ended with their children.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import call, call_error, error_code, held_client, make_settings, ref_of, text_of
+from tests.procs import free_port, spawned, wait_for_port
+from tests.site_server import FixtureSite
+from thinkrun_mcp.browser import engine as engine_module
+from thinkrun_mcp.browser.engine import LAUNCH_ARGS, find_browser
+from thinkrun_mcp.errors import ThinkRunError
+from thinkrun_mcp.server.mcp import create_server
+
+CHROMIUM = next(
+    (p for p in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("google-chrome")) if p and os.path.exists(p)),
+    None,
+)
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="no system Chromium to serve remotely")
+
+
+# -- discovery ------------------------------------------------------------------------------
+
+
+def test_explicit_browser_path_wins_over_discovery(tmp_path: Path) -> None:
+    exe = tmp_path / "my-chrome"
+    exe.write_text("#!/bin/sh\n")
+    exe.chmod(exe.stat().st_mode | stat.S_IXUSR)
+
+    location = find_browser(make_settings(tmp_path, browser_path=str(exe)))
+
+    assert (location.source, location.path) == ("setting", str(exe))
+
+
+def test_missing_explicit_browser_path_is_browser_unavailable_naming_the_remedies(tmp_path: Path) -> None:
+    with pytest.raises(ThinkRunError) as info:
+        find_browser(make_settings(tmp_path, browser_path=str(tmp_path / "no-such-chrome")))
+
+    text = str(info.value)
+    assert info.value.code == "browser_unavailable"
+    assert f"{tmp_path / 'no-such-chrome'} is not an executable file" in text
+    assert "python -m playwright install chromium" in text
+    assert "Chrome/Chromium" in text
+
+
+def test_no_browser_anywhere_is_browser_unavailable_naming_the_remedies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine_module, "_SYSTEM_NAMES", ())
+    monkeypatch.setattr(engine_module, "_SYSTEM_PATHS", {})
+
+    with pytest.raises(ThinkRunError) as info:
+        find_browser(make_settings(tmp_path), pw=None)
+
+    assert info.value.code == "browser_unavailable"
+    assert "no Chromium or Chrome browser was found" in info.value.message
+    assert "python -m playwright install chromium" in str(info.value)
+    assert "install Chrome/Chromium" in str(info.value)
+
+
+def test_browser_endpoint_means_a_remote_browser_even_with_a_path(tmp_path: Path) -> None:
+    location = find_browser(make_settings(tmp_path, browser_endpoint="ws://127.0.0.1:1/", browser_path="/nope"))
+
+    assert (location.source, location.endpoint) == ("remote", "ws://127.0.0.1:1/")
+
+
+async def test_tool_call_without_a_browser_reports_browser_unavailable(runtime_factory, site: FixtureSite, tmp_path: Path) -> None:
+    async with runtime_factory(browser_path=str(tmp_path / "no-such-chrome")) as rt:
+        async with held_client(create_server(runtime=rt)) as c:
+            text = await call_error(c, "browser_navigate", {"url": site.url("index.html")})
+
+    assert error_code(text) == "browser_unavailable", text
+    assert "not an executable file" in text
+    assert "(hint: " in text and "playwright install chromium" in text
+
+
+# -- remote browsers ------------------------------------------------------------------------
+
+
+@needs_chromium
+async def test_runtime_drives_a_browser_launched_by_playwright_run_server(runtime_factory, site: FixtureSite, tmp_path: Path) -> None:
+    port = free_port()
+    log = tmp_path / "run-server.log"
+    # --unsafe lets the client choose the executable: Playwright's own Chromium is not installed here.
+    cmd = [sys.executable, "-m", "playwright", "run-server", "--port", str(port), "--host", "127.0.0.1", "--unsafe"]
+    with spawned(cmd, log=log) as server:
+        await wait_for_port(port, server, log=log)
+        async with runtime_factory(browser_endpoint=f"ws://127.0.0.1:{port}/", browser_path=CHROMIUM) as rt:
+            async with held_client(create_server(runtime=rt)) as c:
+                await call(c, "browser_navigate", {"url": site.url("index.html")})
+                observed = await c.call_tool("browser_observe", {})
+            location = rt.engine.location
+
+    assert not observed.is_error, text_of(observed)
+    assert ref_of(text_of(observed), "link", "Forms")
+    assert location is not None and location.source == "remote"
+
+
+@needs_chromium
+async def test_runtime_drives_a_browser_over_its_devtools_endpoint(runtime_factory, site: FixtureSite, tmp_path: Path) -> None:
+    port = free_port()
+    log = tmp_path / "chromium.log"
+    cmd = [CHROMIUM, "--headless=new", f"--remote-debugging-port={port}", "--remote-debugging-address=127.0.0.1",
+           f"--user-data-dir={tmp_path / 'profile'}", *LAUNCH_ARGS, "about:blank"]  # fmt: skip
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.insert(1, "--no-sandbox")
+    with spawned(cmd, log=log) as chromium:
+        await wait_for_port(port, chromium, log=log)
+        async with runtime_factory(browser_endpoint=f"http://127.0.0.1:{port}") as rt:
+            async with held_client(create_server(runtime=rt)) as c:
+                nav = await call(c, "browser_navigate", {"url": site.url("forms.html")})
+            location = rt.engine.location
+
+    assert nav["url"] == site.url("forms.html")
+    assert "textbox" in nav["observation"]["text"]
+    assert location is not None and location.endpoint == f"http://127.0.0.1:{port}"
