@@ -96,7 +96,11 @@ class BrowserService:
         try:
             async with session.lock:
                 if not session.is_open:
-                    raise ThinkRunError("session_closed", f"session {session.id} {describe_end(_row_of(session))}")
+                    raise ThinkRunError(
+                        "session_closed",
+                        f"session {session.id} {describe_end(_row_of(session))}",
+                        hint="create a new session with session_create",
+                    )
                 session.touch()
                 started = time.monotonic()
                 try:
