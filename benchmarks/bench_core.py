@@ -15,7 +15,7 @@ from pathlib import Path
 
 import psutil
 
-from benchmarks.common import Row, measure, p50_p95, start_site
+from benchmarks.common import Row, measure, p50_p95
 from tests.conftest import held_client, make_settings
 from thinkrun_mcp.runtime import Runtime
 from thinkrun_mcp.server.mcp import create_server

@@ -119,6 +119,18 @@ def runtime_factory(tmp_path: Path) -> Callable[..., contextlib.AbstractAsyncCon
     return factory
 
 
+@pytest.fixture
+def own_client(runtime_factory: Callable[..., Any]) -> Callable[..., contextlib.AbstractAsyncContextManager[tuple[Client, Runtime]]]:
+    """An MCP client on a runtime of its own, with the given settings: ``async with own_client(**s) as (c, rt)``."""
+
+    @contextlib.asynccontextmanager
+    async def opened(**settings: Any) -> AsyncIterator[tuple[Client, Runtime]]:
+        async with runtime_factory(**settings) as rt, held_client(create_server(runtime=rt)) as c:
+            yield c, rt
+
+    return opened
+
+
 # -- calling tools ------------------------------------------------------------------------
 
 

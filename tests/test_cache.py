@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import io
 import json
 import logging
-import socket
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,6 +25,7 @@ from PIL import Image
 
 from tests.conftest import call, call_error, error_code, held_client, make_settings, ref_of
 from tests.fakes import FakeCloud
+from tests.procs import free_port
 from tests.site_server import DATA_JSON, PLAIN_TEXT, VALID_EMAIL, VALID_PASSWORD
 from thinkrun_mcp.runtime import Runtime
 from thinkrun_mcp.server.mcp import create_server
@@ -55,28 +53,6 @@ def file_of(artifact_url: str) -> Path:
     parts = urlsplit(artifact_url)
     assert parts.scheme == "file"
     return Path(url2pathname(parts.path))
-
-
-def free_port() -> int:
-    """A local port nothing listens on (bound, then released)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def own_client(runtime_factory):
-    """An MCP client on a runtime of its own, with the given settings: ``async with own_client(**s) as (c, rt)``."""
-
-    def factory(**settings: Any):
-        @contextlib.asynccontextmanager
-        async def opened() -> AsyncIterator[tuple[Any, Runtime]]:
-            async with runtime_factory(**settings) as rt, held_client(create_server(runtime=rt)) as c:
-                yield c, rt
-
-        return opened()
-
-    return factory
 
 
 # -- page_cache_html ---------------------------------------------------------------------------

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-import socket
 import sys
 import textwrap
 import time
@@ -35,6 +34,7 @@ from tests.conftest import (
     ref_of,
     text_of,
 )
+from tests.procs import free_port
 from tests.site_server import VALID_EMAIL, VALID_PASSWORD
 from thinkrun_mcp.runtime import Runtime
 from thinkrun_mcp.server.mcp import create_server
@@ -44,21 +44,6 @@ ENDED = {"terminated", "failed", "completed", "orphaned"}
 
 
 # -- helpers ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def own_client(runtime_factory):
-    """An MCP client on a runtime of its own: ``async with own_client(**settings) as (c, rt)``."""
-
-    def factory(**settings: Any):
-        @contextlib.asynccontextmanager
-        async def opened() -> AsyncIterator[tuple[Any, Runtime]]:
-            async with runtime_factory(**settings) as rt, held_client(create_server(runtime=rt)) as c:
-                yield c, rt
-
-        return opened()
-
-    return factory
 
 
 async def new_session(client: Any, **args: Any) -> str:
@@ -88,12 +73,6 @@ async def wait_ended(client: Any, sid: str, *, timeout: float = 20.0) -> dict[st
         return details if details["status"] in ENDED else None
 
     return await wait_until(ended, timeout=timeout, what=f"session {sid} to end")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextlib.asynccontextmanager

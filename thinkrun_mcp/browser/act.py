@@ -161,6 +161,19 @@ async def perform(
 
 
 async def _select(target: Locator, value: str, timeout: int) -> dict[str, Any]:
+    # Playwright waits the whole timeout for an option that is not there: on a <select>, look first.
+    listed = await target.evaluate(
+        "el => el instanceof HTMLSelectElement ? Array.from(el.options).map(o => [o.label, o.value]) : null"
+    )
+    if listed is not None:
+        if any(label == value for label, _ in listed):
+            return {"selected": await target.select_option(label=value, timeout=timeout)}
+        if any(v == value for _, v in listed):
+            return {"selected": await target.select_option(value=value, timeout=timeout)}
+        names = [label or v for label, v in listed][:50]
+        raise ThinkRunError(
+            "action_failed", f"no option {value!r} in this list", hint=f"options are: {', '.join(names)}" if names else None
+        )
     try:
         chosen = await target.select_option(label=value, timeout=timeout)
     except PlaywrightError as exc:

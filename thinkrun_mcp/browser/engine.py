@@ -272,7 +272,7 @@ class BrowserEngine:
         browser = await self.browser()
         try:
             return await browser.new_context(**options)
-        except PlaywrightError as exc:
+        except PlaywrightError:
             if not browser.is_connected():
                 # It died between the check and the call: one retry on a fresh browser.
                 browser = await self.browser()

@@ -65,6 +65,7 @@ class ActionWatch:
     new_pages: list[Page] = field(default_factory=list)
     downloads: list[asyncio.Task[Any]] = field(default_factory=list)
     requests: int = 0
+    aborted_navigation: bool = False  # a page navigation ended in net::ERR_ABORTED, as one that turns into a download does
 
     def __post_init__(self) -> None:
         self.idle.set()
@@ -349,6 +350,8 @@ class BrowserSession:
         for w in self._watches:
             if key in w.inflight:
                 w.inflight.discard(key)
+                if failure and "ERR_ABORTED" in failure and request.is_navigation_request():
+                    w.aborted_navigation = True
                 if not w.inflight:
                     w.idle.set()
         duration = None
@@ -505,6 +508,11 @@ class BrowserSession:
                     await asyncio.wait_for(w.idle.wait(), timeout=network_wait)
                 except TimeoutError:
                     pass
+            # Playwright reports the aborted navigation a moment before the download it became: wait for it.
+            for _ in range(20 if w.aborted_navigation else 0):
+                if w.downloads:
+                    break
+                await asyncio.sleep(0.05)
             if w.downloads:
                 done, pending = await asyncio.wait(w.downloads, timeout=download_wait)
                 if pending:
