@@ -204,6 +204,20 @@ async def test_slow_page_beyond_the_timeout_is_a_timeout_error(client, site):
     assert "1000 ms" in text
 
 
+async def test_a_request_joining_a_slower_fetch_waits_only_its_own_timeout(client, site):
+    url = unique(site, "slow", ms=4_000)
+    before = site.hits["/slow"]
+    first = asyncio.create_task(call(client, "page_cache_text", {"url": url, "options": {"timeout": 20_000}}))
+    for _ in range(200):  # until the first request is at the server
+        if site.hits["/slow"] > before:
+            break
+        await asyncio.sleep(0.02)
+    text = await call_error(client, "page_cache_text", {"url": url, "options": {"timeout": 1_000}})
+    assert error_code(text) == "timeout" and "already being fetched" in text
+    assert not first.done()  # the first one goes on regardless
+    assert "slow done" in (await first)["text"]
+
+
 async def test_slow_page_within_the_timeout_is_returned(client, site):
     r = await call(client, "page_cache_text", {"url": unique(site, "slow", ms=300), "options": {"timeout": 10_000}})
     assert "slow done" in r["text"]

@@ -52,7 +52,7 @@ from ..models import (
 )
 from ..store.cache import CacheRows, IndexRow
 from .cloud import CloudProvider
-from .render import Renderer
+from .render import TIMEOUT_HINT, Renderer
 from .request import CacheRequest, Fetched, Kind, canonical_url, without_password
 
 __all__ = ["PageCache"]
@@ -228,8 +228,17 @@ class PageCache:
             flight = asyncio.create_task(self._fetch(req), name=f"page-cache-{req.kind}")
             self._flights[req.flight_key] = flight
             flight.add_done_callback(lambda t, k=req.flight_key: self._landed(k, t))
-        # A caller that gives up (cancelled) leaves the fetch running for the others.
-        fetched = await asyncio.shield(flight)
+            fetched = await asyncio.shield(flight)  # a caller that gives up leaves the fetch to the others
+        else:
+            # Joining a fetch someone else started, with its timeout: wait no longer than our own.
+            try:
+                fetched = await asyncio.wait_for(asyncio.shield(flight), timeout=req.timeout_ms / 1000)
+            except TimeoutError:
+                raise ThinkRunError(
+                    "timeout",
+                    f"{req.shown} was not ready within {req.timeout_ms} ms (it was already being fetched)",
+                    hint=TIMEOUT_HINT,
+                ) from None
         return fetched, self._metadata(req, fetched, started, cached=False)
 
     def _landed(self, flight_key: str, task: asyncio.Task[Fetched]) -> None:

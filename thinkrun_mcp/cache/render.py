@@ -78,11 +78,11 @@ class Renderer:
                     return await _Render(req, lane, deadline).run()
             except TimeoutError:
                 raise ThinkRunError(
-                    "timeout", f"rendering {req.shown} took longer than {req.timeout_ms} ms", hint=_TIMEOUT_HINT
+                    "timeout", f"rendering {req.shown} took longer than {req.timeout_ms} ms", hint=TIMEOUT_HINT
                 ) from None
 
 
-_TIMEOUT_HINT = "raise options.timeout (up to 300000 ms) or check that the site answers"
+TIMEOUT_HINT = "raise options.timeout (up to 300000 ms) or check that the site answers"
 
 
 class _Render:
@@ -96,7 +96,7 @@ class _Render:
     def remaining_ms(self) -> float:
         left = (self.deadline - time.monotonic()) * 1000
         if left <= 0:
-            raise ThinkRunError("timeout", f"rendering {self.req.shown} took longer than {self.req.timeout_ms} ms", hint=_TIMEOUT_HINT)
+            raise ThinkRunError("timeout", f"rendering {self.req.shown} took longer than {self.req.timeout_ms} ms", hint=TIMEOUT_HINT)
         return left
 
     async def run(self) -> Fetched:
@@ -198,7 +198,7 @@ class _Render:
         text = str(exc)
         if isinstance(exc, PlaywrightTimeout):
             return ThinkRunError(
-                "timeout", f"loading {self.req.shown} took longer than {self.req.timeout_ms} ms", hint=_TIMEOUT_HINT
+                "timeout", f"loading {self.req.shown} took longer than {self.req.timeout_ms} ms", hint=TIMEOUT_HINT
             )
         if "ERR_BLOCKED_BY_CLIENT" in text and self.lane.blocked:
             return ThinkRunError("url_blocked", f"loading {self.req.shown} was blocked: {self.lane.blocked}")

@@ -67,7 +67,8 @@ class CacheRequest:
         """The URL as it may appear in messages and logs."""
         if self.sensitive:
             return "the sensitive URL"
-        return self.url if len(self.url) <= 200 else self.url[:199] + "…"
+        url = without_password(self.url)
+        return url if len(url) <= 200 else url[:199] + "…"
 
 
 @dataclass(slots=True)
