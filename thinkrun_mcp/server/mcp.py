@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, get_origin
 
+import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.types import CallToolResult, ImageContent, TextContent
@@ -33,6 +34,8 @@ from ..runtime import Runtime
 __all__ = ["ThinkRunMCP", "create_server", "camel_case_args", "client_key", "respond", "runtime_of", "terse"]
 
 log = logging.getLogger(__name__)
+
+_CLOSE_SECONDS = 60  # longest a shutdown may take (ending sessions, stopping the browser, flushing the store)
 
 INSTRUCTIONS = """\
 thinkrun-mcp drives real, isolated Chromium sessions.
@@ -273,8 +276,15 @@ def create_server(settings: Settings | None = None, *, runtime: Runtime | None =
         if runtime is not None:
             yield runtime
             return
-        async with Runtime(settings) as rt:
+        rt = Runtime(settings)
+        await rt.start()
+        try:
             yield rt
+        finally:
+            # The transport may end in a cancelled scope (stdin closed, SIGTERM): closing must still run to
+            # its end, or sessions stay "running" in the database and browsers are left behind.
+            with anyio.move_on_after(_CLOSE_SECONDS, shield=True):
+                await rt.close()
 
     server = ThinkRunMCP(
         "thinkrun-mcp",
