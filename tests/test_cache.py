@@ -27,6 +27,7 @@ from tests.conftest import call, call_error, error_code, held_client, make_setti
 from tests.fakes import FakeCloud
 from tests.procs import free_port
 from tests.site_server import DATA_JSON, PLAIN_TEXT, VALID_EMAIL, VALID_PASSWORD
+from thinkrun_mcp.browser.policy import UrlPolicy
 from thinkrun_mcp.runtime import Runtime
 from thinkrun_mcp.server.mcp import create_server
 
@@ -74,6 +75,19 @@ async def test_without_wait_for_the_page_is_read_at_load(client, site):
     r = await call(client, "page_cache_html", {"url": unique(site, "late.html", ms=60_000)})
     assert 'id="early"' in r["html"]
     assert 'id="late"' not in r["html"]  # added a minute after load
+
+
+async def test_a_redirect_hop_into_a_refused_host_is_url_blocked_and_never_requested(own_client, site):
+    # The page cache's own rules (schemes, private networks) cannot refuse one fixture host and not
+    # another, so this render runs under a policy that avoids one host name of the fixture server.
+    async with own_client() as (c, rt):
+        policy = UrlPolicy(avoid_domains=["blocked.localhost"])
+        rt.cache.policy = rt.cache.renderer.pool.policy = policy
+        target = site.url(f"counter?{uuid.uuid4().hex}").replace("127.0.0.1", "blocked.localhost")
+        before = site.hits["/counter"]
+        err = await call_error(c, "page_cache_html", {"url": site.url(f"redirect?to={target}")})
+    assert error_code(err) == "url_blocked" and "avoided domain" in err
+    assert site.hits["/counter"] == before
 
 
 async def test_metadata_final_url_follows_redirects(client, site):

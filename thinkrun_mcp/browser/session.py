@@ -21,13 +21,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin
 
 from playwright.async_api import BrowserContext, ConsoleMessage, Dialog, Download, Frame, Page, Request, Response, Route
 from playwright.async_api import Error as PlaywrightError
 
 from ..errors import ThinkRunError
 from ..models import PageEvent
+from .guard import guard
 from .policy import UrlPolicy
 
 if TYPE_CHECKING:
@@ -42,8 +42,6 @@ log = logging.getLogger(__name__)
 _MAX_EVENTS = 50
 _MAX_TEXT = 2_000  # longest console message / URL stored
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
-_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-_MAX_REDIRECTS = 20
 
 
 def new_id(prefix: str) -> str:
@@ -386,66 +384,16 @@ class BrowserSession:
         )
 
     async def _route(self, route: Route) -> None:
-        request = route.request
-        reason = await self.policy.averdict(request.url)
-        try:
-            if reason is not None:
-                await self._refuse(route, request.url, reason, request.resource_type)
-            elif request.resource_type == "document" and request.method in ("GET", "POST", "HEAD"):
-                await self._load_document(route)
-            else:
-                await route.fallback()
-        except PlaywrightError as exc:  # the page or context went away meanwhile
-            log.debug("route of %s: %s", _clip(request.url, 200), exc)
+        if self.context is not None:
+            await guard(route, self.policy, self.context, refused=self._refused, timeout_ms=self.settings.navigation_timeout_ms)
 
-    async def _refuse(self, route: Route, url: str, reason: str, what: str) -> None:
+    def _refused(self, request: Request, url: str, reason: str, via: str | None) -> None:
         self.last_block = reason
-        self._blocked[route.request.url] = reason
+        self._blocked[request.url] = reason  # how the network log explains the request's failure
         while len(self._blocked) > 100:
             self._blocked.pop(next(iter(self._blocked)))
+        what = request.resource_type if via is None else f"redirect from {_clip(self.redact(via), 200)}"
         self.event("blocked", f"blocked {what} to {_clip(self.redact(url), 200)}: {reason}")
-        await route.abort("blockedbyclient")
-
-    async def _load_document(self, route: Route) -> None:
-        """Fetch a page or frame ourselves, checking every redirect hop before the browser follows it.
-
-        Playwright never routes the hops of a redirect (it lets the browser continue them), so a
-        redirect could otherwise lead a session to a refused URL. Each hop is fetched with
-        redirects off and its target checked; the browser then gets the first response, pointed
-        straight at the end of the chain, and loads that itself (so it is fetched twice).
-        """
-        request = route.request
-        timeout = self.settings.navigation_timeout_ms
-        try:
-            response = await route.fetch(max_redirects=0, timeout=timeout)
-        except PlaywrightError:
-            await route.fallback()  # unreachable and the like: let the browser fail it its own way
-            return
-        first, url, method, body = response, request.url, request.method, request.post_data_buffer
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("cookie", "host", "content-length")}
-        hops = 0
-        while response.status in _REDIRECT_STATUSES and response.headers.get("location") and hops < _MAX_REDIRECTS:
-            target = urljoin(url, response.headers["location"])
-            reason = await self.policy.averdict(target)
-            if reason is not None:
-                await self._refuse(route, target, reason, f"redirect from {_clip(self.redact(url), 200)}")
-                return
-            if response.status == 303 or (response.status in (301, 302) and method == "POST"):
-                method, body = ("HEAD" if method == "HEAD" else "GET"), None
-                headers.pop("content-type", None)
-            if self.context is None:
-                return
-            try:
-                response = await self.context.request.fetch(
-                    target, method=method, headers=headers, data=body, max_redirects=0, timeout=timeout
-                )
-            except PlaywrightError:
-                break  # the browser will meet the same failure and report it
-            url, hops = target, hops + 1
-        if hops == 0:
-            await route.fulfill(response=first)
-        else:
-            await route.fulfill(response=first, headers={**first.headers, "location": url})
 
     # -- recording -----------------------------------------------------------------------
 

@@ -18,10 +18,11 @@ import logging
 import time
 from collections.abc import AsyncIterator
 
-from playwright.async_api import BrowserContext, Page, Response, Route
+from playwright.async_api import BrowserContext, Page, Request, Response, Route
 from playwright.async_api import Error as PlaywrightError
 
 from ..browser.engine import BrowserEngine
+from ..browser.guard import guard
 from ..browser.policy import UrlPolicy
 from ..config import Settings
 
@@ -150,15 +151,10 @@ class LanePool:
         return lane
 
     async def _guard(self, lane: Lane, route: Route) -> None:
-        reason = await self.policy.averdict(route.request.url)
-        if reason is None:
-            await route.fallback()
-            return
-        lane.blocked = lane.blocked or reason
-        try:
-            await route.abort("blockedbyclient")
-        except PlaywrightError:
-            pass
+        def refused(_request: Request, _url: str, reason: str, _via: str | None) -> None:
+            lane.blocked = lane.blocked or reason
+
+        await guard(route, self.policy, lane.context, refused=refused, timeout_ms=self.settings.navigation_timeout_ms)
 
     async def _release(self, lane: Lane, ok: bool) -> None:
         keep = ok and lane.reusable and lane.uses < self.settings.cache_context_uses and lane.alive
