@@ -20,6 +20,7 @@ from tests.fakes.steps import act, done, ref_of, sign_in
 from tests.site_server import VALID_EMAIL, VALID_PASSWORD
 from thinkrun_mcp.agent.tasks import TaskParams
 from thinkrun_mcp.runtime import Runtime
+from thinkrun_mcp.models import Owner
 from thinkrun_mcp.server.mcp import create_server
 
 SECTION = "agent"
@@ -64,11 +65,12 @@ async def run(site) -> list[Row]:
 
 
 async def _planner(rt: Runtime, fake: FakeGemini, site) -> list[Row]:
+    owner = Owner("bench")
     harness, prompts, model = [], [], []
     for _ in range(RUNS):
         fake.push(*ten_steps())
-        sub = await rt.tasks.submit("bench", TaskParams(instruction="List the products matching 'la'", starting_point=site.url("login.html"), secrets=SECRETS))
-        info = await rt.tasks.wait(sub.task_id)
+        sub = await rt.tasks.submit(owner, TaskParams(instruction="List the products matching 'la'", starting_point=site.url("login.html"), secrets=SECRETS))
+        info = await rt.tasks.wait(owner, sub.task_id)
         assert info.status == "completed", info.error
         steps = await rt.store.fetch(
             "SELECT step, ts, model_ms, prompt_chars FROM task_steps WHERE task_id = ? ORDER BY id", (sub.task_id,)

@@ -18,6 +18,7 @@ import psutil
 from benchmarks.common import Row, measure, p50_p95
 from tests.conftest import held_client, make_settings
 from thinkrun_mcp.runtime import Runtime
+from thinkrun_mcp.models import Owner
 from thinkrun_mcp.server.mcp import create_server
 
 SECTION = "core"
@@ -149,20 +150,21 @@ async def _sizes(c, site) -> list[Row]:
 
 async def _memory(rt: Runtime, site) -> list[Row]:
     """Memory with 1 and 20 open sessions: idle (created, no tab opened yet), then each on a small page."""
-    sessions = [await rt.registry.create("bench")]
+    owner = Owner("bench")
+    sessions = [(await rt.browser.create_session(owner)).session_id]
     await asyncio.sleep(1)
     one = memory_mb(rt)
     for _ in range(19):
-        sessions.append(await rt.registry.create("bench"))
+        sessions.append((await rt.browser.create_session(owner)).session_id)
     await asyncio.sleep(2)
     twenty = memory_mb(rt)
     per = (twenty - one) / 19
-    for s in sessions:
-        await rt.browser.navigate(s, url=site.url("forms.html"))
+    for sid in sessions:
+        await rt.browser.navigate(owner, sid, url=site.url("forms.html"))
     await asyncio.sleep(2)
     loaded = memory_mb(rt)
-    for s in sessions:
-        await rt.registry.end(s, "terminated", "benchmark done")
+    for sid in sessions:
+        await rt.browser.close_session(owner, sid)
     return [
         Row(SECTION, "memory (server + browser, PSS), 1 open session", f"{one:.0f} MB"),
         Row(SECTION, "memory (server + browser, PSS), 20 open idle sessions", f"{twenty:.0f} MB"),

@@ -60,8 +60,7 @@ async def runtime(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Run
 
 
 async def _end_all(rt: Runtime) -> None:
-    for s in list(rt.registry._sessions.values()):
-        await rt.registry.end(s, "terminated", "test finished")
+    await rt.registry.end_all("test finished")
 
 
 @contextlib.asynccontextmanager

@@ -19,6 +19,7 @@ from tests.fakes.steps import act, done, ref_of, rows_of_tables, sign_in
 from tests.site_server import PAGE_SIZE, PRODUCTS, VALID_EMAIL, VALID_PASSWORD
 from thinkrun_mcp.agent import tasks as tasks_module
 from thinkrun_mcp.agent.tasks import TaskParams
+from thinkrun_mcp.models import Owner
 from thinkrun_mcp.store.db import Store
 from thinkrun_mcp.store.tasks import TaskRows
 
@@ -169,9 +170,9 @@ async def test_agent_fail_call_ends_the_task_failed_with_the_reason(client, site
 async def test_agent_task_times_out(runtime, site, gemini, monkeypatch):
     monkeypatch.setattr(tasks_module, "MIN_TIMEOUT_MS", 500)  # the API floor is 30 s; the machinery is the same
     gemini.push(Delay(10, then=done("too late")))
-    submitted = await runtime.tasks.submit("local", TaskParams(instruction="Be slow", timeout_ms=1500, starting_point=site.url("index.html")))
+    submitted = await runtime.tasks.submit(Owner.local(), TaskParams(instruction="Be slow", timeout_ms=1500, starting_point=site.url("index.html")))
     started = time.monotonic()
-    info = await runtime.tasks.wait(submitted.task_id)
+    info = await runtime.tasks.wait(Owner.local(), submitted.task_id)
     assert info.status == "timeout"
     assert "1500 ms" in info.error
     assert time.monotonic() - started < 8
@@ -415,9 +416,9 @@ async def test_tasks_left_running_by_a_crashed_process_are_failed_on_start(runti
                           model="m", instruction="i", params={}, created_at=time.time())  # fmt: skip
     await store.close()
     async with runtime_factory(data_dir=data) as rt:
-        running = await rt.tasks.status("task_running")
-        pending = await rt.tasks.status("task_pending")
-        completed = await rt.tasks.status("task_completed")
+        running = await rt.tasks.status(Owner.local(), "task_running")
+        pending = await rt.tasks.status(Owner.local(), "task_pending")
+        completed = await rt.tasks.status(Owner.local(), "task_completed")
     assert running.status == "failed" and running.error == "interrupted by server restart"
     assert pending.status == "failed"
     assert completed.status == "completed"
@@ -427,10 +428,10 @@ async def test_finished_task_status_is_read_back_from_the_database(runtime_facto
     data = tmp_path / "persist"
     gemini.push(Reply(tool_calls=[ToolCall("scroll", {})]), done("kept"))
     async with runtime_factory(data_dir=data) as rt:
-        sub = await rt.tasks.submit("local", TaskParams(instruction="Keep", starting_point=site.url("scroll.html")))
-        await rt.tasks.wait(sub.task_id)
+        sub = await rt.tasks.submit(Owner.local(), TaskParams(instruction="Keep", starting_point=site.url("scroll.html")))
+        await rt.tasks.wait(Owner.local(), sub.task_id)
     async with runtime_factory(data_dir=data) as rt:
-        info = await rt.tasks.status(sub.task_id)
+        info = await rt.tasks.status(Owner.local(), sub.task_id)
     assert info.status == "completed" and info.output == "kept" and info.steps == 2
     assert [s.action for s in info.last_steps] == ["scroll", "done"]
 

@@ -426,20 +426,42 @@ async def test_default_session_is_created_again_after_it_ended(client, site):
     assert new != old
 
 
-async def test_two_stateful_http_clients_get_different_default_sessions(own_client, site):
-    # In-process clients have no identity of their own (every one is "local", like the single
-    # client of a stdio process); over streamable HTTP each MCP session is its own client.
+@contextlib.asynccontextmanager
+async def two_stateful_http_clients(own_client: Any) -> AsyncIterator[tuple[Any, Any]]:
     async with (
         own_client() as (_c, rt),
         http_endpoint(rt) as url,
         held_client(url, mode="legacy") as a,
         held_client(url, mode="legacy") as b,
     ):
+        yield a, b
+
+
+async def test_two_stateful_http_clients_get_different_default_sessions(own_client, site):
+    # In-process clients have no identity of their own (every one is "local", like the single
+    # client of a stdio process); over streamable HTTP each MCP session is its own client.
+    async with two_stateful_http_clients(own_client) as (a, b):
         sid_a = (await navigate(a, None, site.url("index.html")))["sessionId"]
         sid_b = (await navigate(b, None, site.url("forms.html")))["sessionId"]
         assert sid_a != sid_b
         assert (await navigate(a, None, site.url("table.html")))["sessionId"] == sid_a
         assert [s["sessionId"] for s in (await call(b, "session_list"))["sessions"]] == [sid_b]
+
+
+async def test_a_client_cannot_see_use_or_close_another_clients_session(own_client, site):
+    async with two_stateful_http_clients(own_client) as (a, b):
+        sid = (await navigate(a, None, site.url("index.html")))["sessionId"]
+        for tool, args in [
+            ("session_get", {}), ("session_actions", {}), ("session_console", {}), ("session_network", {}),
+            ("session_artifacts", {}), ("session_health", {}), ("session_close", {}), ("browser_observe", {}),
+            ("browser_navigate", {"url": site.url("forms.html")}), ("browser_screenshot", {}),
+        ]:  # fmt: skip
+            text = await call_error(b, tool, {"sessionId": sid, **args})
+            assert error_code(text) == "session_not_found", (tool, text)
+            assert sid in text or "no session" in text
+        assert (await call(a, "session_get", {"sessionId": sid}))["status"] == "running"
+        assert (await navigate(a, sid, site.url("forms.html")))["sessionId"] == sid
+        assert [x["type"] for x in (await call(a, "session_actions", {"sessionId": sid}))["actions"]] == ["navigate", "navigate"]
 
 
 async def test_stateless_http_clients_with_different_names_get_different_default_sessions(own_client, site):
@@ -534,8 +556,7 @@ async def test_calls_in_flight_and_queued_on_a_session_that_is_closed_fail_sessi
     await navigate(client, sid, site.url("index.html"))
     slow = asyncio.create_task(client.call_tool("browser_navigate", {"sessionId": sid, "url": site.url("slow?ms=20000")}))
     queued = asyncio.create_task(client.call_tool("browser_observe", {"sessionId": sid}))
-    session = runtime.registry._sessions[sid]
-    await wait_until(lambda: asyncio.sleep(0, session.busy == 2), what="both calls to reach the session")
+    await wait_until(lambda: asyncio.sleep(0, runtime.registry.busy(sid) == 2), what="both calls to reach the session")
     await call(client, "session_close", {"sessionId": sid})
     for result in await asyncio.wait_for(asyncio.gather(slow, queued), timeout=30):
         assert result.is_error
@@ -718,15 +739,16 @@ _DYING_SERVER = """
 import asyncio, sys
 from pathlib import Path
 from tests.conftest import make_settings
+from thinkrun_mcp.models import Owner
 from thinkrun_mcp.runtime import Runtime
 
 async def main():
     rt = Runtime(make_settings(Path(sys.argv[1])))
     await rt.start()
-    session = await rt.registry.create("local")
-    await rt.browser.navigate(session, url=sys.argv[2])
+    created = await rt.browser.create_session(Owner.local())
+    await rt.browser.navigate(Owner.local(), created.session_id, url=sys.argv[2])
     await rt.store.flush()
-    print(session.id, flush=True)
+    print(created.session_id, flush=True)
     await asyncio.sleep(3600)  # killed here, with the session running
 
 asyncio.run(main())

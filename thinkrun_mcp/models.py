@@ -8,14 +8,54 @@ from __future__ import annotations
 
 import difflib
 import json
+from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-SessionStatus = Literal["creating", "running", "completed", "terminated", "failed", "orphaned"]
-OPEN_STATUSES: frozenset[str] = frozenset({"creating", "running"})
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """Who is calling a service: owns the sessions, tasks and artifacts it creates.
+
+    ``id`` decides ownership (another owner's session is ``session_not_found``);
+    ``client`` tells apart the connections of one owner, each with its own default
+    session. Over stdio there is one local owner and one client.
+    """
+
+    id: str
+    client: str = ""
+
+    @classmethod
+    def local(cls) -> Owner:
+        return cls("local")
+
+    @property
+    def default_key(self) -> str:
+        """The key of this client's default session."""
+        return f"{self.id}\x00{self.client}" if self.client else self.id
+
+
+class SessionStatus(StrEnum):
+    """A session's state: ``creating → running → completed | terminated | failed``; ``orphaned`` when the browser is lost."""
+
+    CREATING = "creating"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    TERMINATED = "terminated"
+    FAILED = "failed"
+    ORPHANED = "orphaned"
+
+    @property
+    def is_open(self) -> bool:
+        return self in OPEN_STATUSES
+
+
+OPEN_STATUSES: frozenset[SessionStatus] = frozenset({SessionStatus.CREATING, SessionStatus.RUNNING})
 
 
 class Model(BaseModel):
@@ -188,6 +228,8 @@ class ActResult(Model):
     url: str
     navigated: bool = False
     tab_changed: bool = False
+    active_tab: int = Field(default=1, description="Number of the active tab, from 1.")
+    tab_count: int = 1
     events: list[PageEvent] = Field(default_factory=list)
     observation: Observation
 
@@ -224,8 +266,26 @@ class SessionCreated(Model):
 
 # -- agent tasks ---------------------------------------------------------------------------
 
-TaskStatus = Literal["starting", "pending", "running", "completed", "failed", "timeout", "cancelled"]
-TERMINAL_TASK_STATUSES: frozenset[str] = frozenset({"completed", "failed", "timeout", "cancelled"})
+class TaskStatus(StrEnum):
+    """An agent task's state: ``starting → pending → running → completed | failed | timeout | cancelled``."""
+
+    STARTING = "starting"
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    TIMEOUT = "timeout"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in TERMINAL_TASK_STATUSES
+
+
+TERMINAL_TASK_STATUSES: frozenset[TaskStatus] = frozenset(
+    {TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.TIMEOUT, TaskStatus.CANCELLED}
+)
+LIVE_TASK_STATUSES: frozenset[TaskStatus] = frozenset(set(TaskStatus) - TERMINAL_TASK_STATUSES)
 
 
 class SecretSpec(Model):

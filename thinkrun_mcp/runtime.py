@@ -46,12 +46,11 @@ class Runtime:
         self.records = Records(self.store)
         self.engine = BrowserEngine(settings)
         self.registry = SessionRegistry(settings, self.engine, self.rows, self.records)
-        self.browser = BrowserService(settings, self.registry)
+        self.assist = Assist(settings, ActCacheRows(self.store))
+        self.browser = BrowserService(settings, self.registry, help=self.assist)
         self.history = SessionHistory(self.registry, self.rows, self.records)
         self.cache = PageCache(settings, self.engine, CacheRows(self.store))
-        self.tasks = TaskManager(settings, TaskRows(self.store), self.registry, self.browser)
-        self.assist = Assist(settings, ActCacheRows(self.store), self.browser)
-        self.assist.install()
+        self.tasks = TaskManager(settings, TaskRows(self.store), self.browser)
 
     async def start(self) -> None:
         if self.state is not RuntimeState.NEW:

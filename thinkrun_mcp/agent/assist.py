@@ -11,8 +11,11 @@
   and answers with JSON, validated against the schema (asked again once on a
   mismatch).
 
-Without any LLM key, act and observe fall back to the name matcher
-(``browser/instruction.py``); extraction needs a model and says so.
+:class:`Assist` implements the browser layer's :class:`~thinkrun_mcp.browser.help.ModelHelp`
+and is given to the browser service by the runtime. It sees plain, redacted
+data only: the page URL, its element text and its elements by ref. Without any
+LLM key it is not ``available()`` and the browser service falls back to the
+name matcher; extraction then needs a model and says so.
 """
 
 from __future__ import annotations
@@ -20,22 +23,19 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-import jsonschema
-from playwright.async_api import Page
-
 from ..browser.instruction import Resolution
 from ..browser.observe import ElementInfo, paginate
-from ..browser.service import BrowserService, rank_by_name, resolve_by_name
-from ..browser.session import BrowserSession
 from ..config import Settings
 from ..errors import ThinkRunError
 from ..models import ElementCandidate
 from ..store.tasks import ActCacheRows
 from .backends import ToolSpec, Turn, make_backend
 from .keys import backend_status
+from .schema import compile_schema, first_error
 
 __all__ = ["Assist"]
 
@@ -98,19 +98,15 @@ def _norm(instruction: str) -> str:
 
 
 class Assist:
-    """Model-backed helpers, installed on the BrowserService as resolver, ranker and extractor."""
+    """Model-backed element help (the browser layer's ``ModelHelp``), with a per-site act cache."""
 
-    def __init__(self, settings: Settings, cache: ActCacheRows, browser: BrowserService):
+    def __init__(self, settings: Settings, cache: ActCacheRows):
         self.settings = settings
         self.cache = cache
-        self.browser = browser
         self.model_calls = 0
 
-    def install(self) -> None:
-        self.browser.resolver = self.resolve
-        self.browser.ranker = self.rank
-        self.browser.extractor = self.extract
-
+    def available(self) -> bool:
+        return self.backend_name() is not None
 
     def backend_name(self) -> str | None:
         """The configured backend to use: the default one if it has a key, else the other, else None."""
@@ -137,24 +133,22 @@ class Assist:
 
     # -- act ------------------------------------------------------------------------------
 
-    async def resolve(self, session: BrowserSession, page: Page, instruction: str, method: str | None) -> Resolution:
-        tree = await self.browser.page_tree(page)
-        elements = list(tree.all_elements.values())
-        if self.backend_name() is None:
-            return resolve_by_name(instruction, elements, method)
-        site = urlsplit(page.url).netloc or page.url[:200]
+    async def choose(
+        self, *, url: str, instruction: str, method: str | None, page_text: str, elements: Mapping[str, ElementInfo]
+    ) -> Resolution:
+        site = urlsplit(url).netloc or url[:200]
         key = _norm(instruction)
         cached = await self.cache.get(site, key)
         if cached is not None:
-            same = [e for e in elements if e.role == cached["role"] and e.name == cached["name"]]
+            same = [e for e in elements.values() if e.role == cached["role"] and e.name == cached["name"]]
             if len(same) == 1:
                 self.cache.hit(site, key)
                 return Resolution(method=method or cached["method"], ref=same[0].ref, value=cached["value"])
             log.info("act cache miss for %r on %s: the cached %s %r is gone; asking the model", key, site, cached["role"], cached["name"])
-        text, _ = paginate(session.redact(tree.text), max_chars=PAGE_CHARS)
+        text, _ = paginate(page_text, max_chars=PAGE_CHARS)
         prompt = (
             f"Instruction: {instruction}\n" + (f"Required method: {method}\n" if method else "")
-            + f"\n{_UNTRUSTED}\n\nPage {session.redact(page.url)}, its elements with refs:\n{text}"
+            + f"\n{_UNTRUSTED}\n\nPage {url}, its elements with refs:\n{text}"
         )  # fmt: skip
         system = "You map a browser instruction to one element of the page and an action. Call choose, or not_found."
         tool, args = await self._ask(system, prompt, [_CHOOSE, _NONE])
@@ -162,7 +156,7 @@ class Assist:
             reason = str(args.get("reason") or "no reason given")[:300]
             raise ThinkRunError("element_not_found", f"the model found nothing matching {instruction!r}: {reason}", hint="observe the page and pass a ref")
         ref = str(args.get("ref") or "").removeprefix("ref=")
-        element = tree.all_elements.get(ref)
+        element = elements.get(ref)
         if element is None:
             raise ThinkRunError("element_not_found", f"the model chose {ref!r}, which is not an element of the page", hint="pass a ref from browser_observe")
         chosen = method or str(args.get("method") or "click")
@@ -172,19 +166,18 @@ class Assist:
 
     # -- observe --------------------------------------------------------------------------
 
-    async def rank(self, session: BrowserSession, page: Page, instruction: str, elements: list[ElementInfo]) -> list[ElementCandidate]:
-        if self.backend_name() is None:
-            return rank_by_name(instruction, elements)
-        tree = await self.browser.page_tree(page)
-        text, _ = paginate(session.redact(tree.text), max_chars=PAGE_CHARS)
-        prompt = f"Instruction: {instruction}\n\n{_UNTRUSTED}\n\nPage {session.redact(page.url)}, its elements with refs:\n{text}"
+    async def rank(
+        self, *, url: str, instruction: str, page_text: str, elements: Mapping[str, ElementInfo]
+    ) -> list[ElementCandidate]:
+        text, _ = paginate(page_text, max_chars=PAGE_CHARS)
+        prompt = f"Instruction: {instruction}\n\n{_UNTRUSTED}\n\nPage {url}, its elements with refs:\n{text}"
         system = "You find the elements of a web page that fit an instruction. Call rank with the best matches first."
         _, args = await self._ask(system, prompt, [_RANK])
         out: list[ElementCandidate] = []
         matches = args.get("matches") if isinstance(args.get("matches"), list) else []
         for i, m in enumerate(matches[:8]):
             ref = str((m or {}).get("ref") or "").removeprefix("ref=")
-            e = tree.all_elements.get(ref)
+            e = elements.get(ref)
             if e is None or any(c.ref == ref for c in out):
                 continue
             out.append(ElementCandidate(ref=ref, role=e.role, name=e.name, score=round(1.0 - i * 0.1, 2), reason=str(m.get("reason") or "")[:200] or None))
@@ -192,26 +185,13 @@ class Assist:
 
     # -- extract --------------------------------------------------------------------------
 
-    async def extract(self, session: BrowserSession, page: Page, instruction: str | None, schema: dict[str, Any] | None, content: str) -> Any:
-        if self.backend_name() is None:
-            raise ThinkRunError(
-                "backend_unconfigured",
-                "extraction with an instruction or schema needs an LLM backend",
-                hint="set GEMINI_API_KEY or ANTHROPIC_API_KEY for the server, or use format=text|markdown|links|table",
-            )
-        validator = None
-        if schema is not None:
-            try:
-                cls = jsonschema.validators.validator_for(schema)
-                cls.check_schema(schema)
-                validator = cls(schema)
-            except jsonschema.exceptions.SchemaError as exc:
-                raise ThinkRunError("invalid_input", f"schema is not a valid JSON Schema: {exc.message}") from exc
+    async def extract(self, *, url: str, instruction: str | None, schema: dict[str, Any] | None, content: str) -> Any:
+        validator = compile_schema(schema) if schema is not None else None
         body, _ = paginate(content, max_chars=CONTENT_CHARS)
         prompt = (
             f"Instruction: {instruction or 'Extract the data described by the schema.'}\n"
             + (f"JSON Schema the answer must match:\n{json.dumps(schema, ensure_ascii=False)}\n" if schema else "")
-            + f"\n{_UNTRUSTED}\n\nPage {session.redact(page.url)} as Markdown:\n{body}"
+            + f"\n{_UNTRUSTED}\n\nPage {url} as Markdown:\n{body}"
         )  # fmt: skip
         system = "You extract data from a web page. Call answer with the data as JSON text."
         problem = ""
@@ -223,11 +203,9 @@ class Assist:
             except json.JSONDecodeError as exc:
                 problem = f"\n\nYour previous answer was not valid JSON ({exc.msg}). Answer again."
                 continue
-            if validator is not None:
-                error = jsonschema.exceptions.best_match(validator.iter_errors(data))
-                if error is not None:
-                    where = "/".join(str(p) for p in error.absolute_path) or "(root)"
-                    problem = f"\n\nYour previous answer did not match the schema at {where}: {error.message}. Answer again."
-                    continue
+            mismatch = first_error(validator, data) if validator is not None else None
+            if mismatch is not None:
+                problem = f"\n\nYour previous answer did not match the schema at {mismatch}. Answer again."
+                continue
             return data
         raise ThinkRunError("action_failed", f"the model's extraction did not fit the schema:{problem.split(':', 1)[-1][:300]}")

@@ -7,10 +7,8 @@ import io
 import json
 from typing import Any, Literal
 
-import jsonschema
-from jsonschema.exceptions import SchemaError
-
 from ..errors import ThinkRunError
+from .schema import compile_schema, first_error
 
 __all__ = ["OutputType", "check_schema", "finalize", "OutputInvalid"]
 
@@ -26,10 +24,7 @@ def check_schema(output_type: str, schema: dict[str, Any] | None) -> None:
     if output_type == "structured_json":
         if not schema:
             raise ThinkRunError("invalid_input", "outputType structured_json needs an outputSchema (a JSON Schema)")
-        try:
-            jsonschema.validators.validator_for(schema).check_schema(schema)
-        except SchemaError as exc:
-            raise ThinkRunError("invalid_input", f"outputSchema is not a valid JSON Schema: {exc.message}") from exc
+        compile_schema(schema, name="outputSchema")
     elif schema is not None:
         raise ThinkRunError("invalid_input", "outputSchema only applies to outputType structured_json")
 
@@ -47,11 +42,9 @@ def finalize(output_type: str, schema: dict[str, Any] | None, raw: Any) -> Any:
                 data = json.loads(text)
             except json.JSONDecodeError as exc:
                 raise OutputInvalid(f"output is not valid JSON: {exc.msg} at position {exc.pos}") from exc
-        validator = jsonschema.validators.validator_for(schema)(schema)
-        error = jsonschema.exceptions.best_match(validator.iter_errors(data))
-        if error is not None:
-            where = "/".join(str(p) for p in error.absolute_path) or "(root)"
-            raise OutputInvalid(f"output does not match outputSchema at {where}: {error.message}")
+        problem = first_error(compile_schema(schema or {}, name="outputSchema"), data)
+        if problem is not None:
+            raise OutputInvalid(f"output does not match outputSchema at {problem}")
         return data
     if output_type == "structured_csv":
         if not isinstance(raw, str):

@@ -19,13 +19,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import jsonschema
-
 from ..browser.service import BrowserService
-from ..browser.session import BrowserSession
 from ..errors import ThinkRunError
+from ..models import Owner, TaskStatus
 from .backends import Backend, ToolCall, ToolResult, ToolSpec, Turn
 from .output import OutputInvalid, finalize
+from .schema import compile_schema, first_error
 from .secrets import Secrets
 
 __all__ = ["Planner", "TaskSpec", "Outcome", "StepRecord", "AGENT_TOOLS"]
@@ -98,6 +97,7 @@ AGENT_TOOLS: list[ToolSpec] = [
     ToolSpec("fail", "Give up because the task cannot be done; say why.", _obj({"reason": {"type": "string"}}, ["reason"])),
 ]
 _BY_NAME = {t.name: t for t in AGENT_TOOLS}
+_VALIDATORS = {t.name: compile_schema(t.parameters, name=f"the {t.name} tool's parameters") for t in AGENT_TOOLS}
 
 SYSTEM_PROMPT = """\
 You are a browser agent. You complete the user's task by operating a real web browser with the tools given.
@@ -132,7 +132,7 @@ class TaskSpec:
 
 @dataclass(slots=True)
 class Outcome:
-    status: str  # completed | failed
+    status: TaskStatus
     output: Any = None
     error: str | None = None
 
@@ -169,13 +169,15 @@ class Planner:
         spec: TaskSpec,
         backend: Backend,
         browser: BrowserService,
-        session: BrowserSession,
+        owner: Owner,
+        session_id: str,
         on_step: Callable[[StepRecord], Awaitable[None]] | None = None,
     ):
         self.spec = spec
         self.backend = backend
         self.browser = browser
-        self.session = session
+        self.owner = owner
+        self.session_id = session_id
         self.on_step = on_step
         self.input_tokens = 0
         self.output_tokens = 0
@@ -243,7 +245,7 @@ class Planner:
     # -- the loop -------------------------------------------------------------------------
 
     async def run(self) -> Outcome:
-        obs = await self.browser.observe(self.session)
+        obs = await self.browser.observe(self.owner, self.session_id)
         task = f"Task:\n{self.spec.instruction}"
         self.turns.append(Turn(role="user", text=f"{task}\n\nThe browser now shows:\n{obs.text}"))
         self._initial_summary = f"{task}\n\n(The first observation is omitted; see the latest tool result.)"
@@ -252,10 +254,10 @@ class Planner:
         system = self.system_prompt()
         while True:
             if self.turns_taken >= self.spec.max_steps:
-                return Outcome("failed", error=f"stopped after the maximum of {self.spec.max_steps} steps without finishing")
+                return Outcome(TaskStatus.FAILED, error=f"stopped after the maximum of {self.spec.max_steps} steps without finishing")
             budget = self._token_budget_left()
             if budget is not None:
-                return Outcome("failed", error=budget)
+                return Outcome(TaskStatus.FAILED, error=budget)
             turns = self.context()
             prompt_chars = len(system) + sum(_turn_chars(t) for t in turns)
             max_out = MAX_OUTPUT_TOKENS_PER_TURN
@@ -274,7 +276,7 @@ class Planner:
                 malformed += 1
                 await self._record(step, "none", {}, "the model answered without calling a tool", False, None, 0, model_ms, reply, prompt_chars)
                 if malformed >= MAX_MALFORMED:
-                    return Outcome("failed", error=f"the model stopped calling tools ({malformed} times in a row)")
+                    return Outcome(TaskStatus.FAILED, error=f"the model stopped calling tools ({malformed} times in a row)")
                 self.turns.append(Turn(role="user", text="Call one of the tools. When the task is complete, call done(output); if it is impossible, call fail(reason)."))
                 continue
 
@@ -302,16 +304,16 @@ class Planner:
                         self._summaries[call.id] = str(exc)
                         await self._record(step, "done", {}, str(exc), False, None, 0, model_ms if i == 0 else 0, reply if i == 0 else None, prompt_chars)
                         if output_retries >= MAX_OUTPUT_RETRIES:
-                            return Outcome("failed", error=f"the output did not fit outputType {self.spec.output_type} after {output_retries} attempts: {exc}")
+                            return Outcome(TaskStatus.FAILED, error=f"the output did not fit outputType {self.spec.output_type} after {output_retries} attempts: {exc}")
                         continue
                     await self._record(step, "done", {}, "task completed", True, None, 0, model_ms if i == 0 else 0, reply if i == 0 else None, prompt_chars)
-                    finished = Outcome("completed", output=output)
+                    finished = Outcome(TaskStatus.COMPLETED, output=output)
                     results.append(ToolResult(call_id=call.id, name="done", content="ok"))
                     continue
                 if call.name == "fail":
                     reason = str(call.args.get("reason") or "no reason given")[:2000]
                     await self._record(step, "fail", {"reason": reason}, reason, True, None, 0, model_ms if i == 0 else 0, reply if i == 0 else None, prompt_chars)
-                    finished = Outcome("failed", error=f"the agent gave up: {reason}")
+                    finished = Outcome(TaskStatus.FAILED, error=f"the agent gave up: {reason}")
                     results.append(ToolResult(call_id=call.id, name="fail", content="ok"))
                     continue
                 started = time.perf_counter()
@@ -330,7 +332,7 @@ class Planner:
                 return finished
             malformed = malformed + 1 if turn_malformed and all(r.is_error for r in results) else 0
             if malformed >= MAX_MALFORMED:
-                return Outcome("failed", error=f"the model kept calling tools wrongly ({malformed} turns in a row); last: {results[-1].content}")
+                return Outcome(TaskStatus.FAILED, error=f"the model kept calling tools wrongly ({malformed} turns in a row); last: {results[-1].content}")
 
     def _token_budget_left(self) -> str | None:
         s = self.spec
@@ -348,7 +350,7 @@ class Planner:
             return
         await self.on_step(
             StepRecord(
-                step=step, action=action, args=args, outcome=self.session.redact(outcome)[:2000], success=success,
+                step=step, action=action, args=args, outcome=self._redact(outcome)[:2000], success=success,
                 url=url, duration_ms=duration_ms, model_ms=model_ms,
                 input_tokens=reply.input_tokens if reply is not None else 0,
                 output_tokens=reply.output_tokens if reply is not None else 0,
@@ -358,52 +360,55 @@ class Planner:
 
     # -- executing one call ---------------------------------------------------------------
 
+    def _redact(self, text: str) -> str:
+        return self.spec.secrets.redact(self.browser.redact(self.owner, self.session_id, text))
+
     async def _execute(self, call: ToolCall) -> _Executed:
         a = call.args
-        s, b = self.session, self.browser
+        s, b = self.session_id, self.browser
+        o = self.owner
         try:
             if call.name == "navigate":
-                r = await b.navigate(s, url=str(a["url"]), observe_chars=OBSERVATION_CHARS)
+                r = await b.navigate(o, s, url=str(a["url"]), observe_chars=OBSERVATION_CHARS)
                 line = f"navigated to {r.url}" + (f" (HTTP {r.status})" if r.status else "")
                 return self._page_result(line, r.events, r.observation.text, r.url)
             if call.name == "go_back":
-                r = await b.navigate(s, url=None, action="back", observe_chars=OBSERVATION_CHARS)
+                r = await b.navigate(o, s, url=None, action="back", observe_chars=OBSERVATION_CHARS)
                 return self._page_result(f"went back to {r.url}", r.events, r.observation.text, r.url)
             if call.name == "act":
                 method = str(a["method"])
                 value = a.get("value")
                 if value is not None:
-                    page = await s.page()
-                    value = self.spec.secrets.substitute(str(value), page.url)
-                r = await b.act(s, method=method, ref=a.get("ref"), value=value, observe_chars=OBSERVATION_CHARS)
+                    value = self.spec.secrets.substitute(str(value), await b.page_url(o, s))
+                r = await b.act(o, s, method=method, ref=a.get("ref"), value=value, observe_chars=OBSERVATION_CHARS)
                 line = f"{method} on {r.ref or 'the page'} done" + (f"; now at {r.url}" if r.navigated else "")
                 return self._page_result(line, r.events, r.observation.text, r.url)
             if call.name == "scroll":
                 ref = a.get("ref")
-                r = await b.act(s, method="scroll", ref=ref, value=None if ref else str(a.get("direction") or "down"), observe_chars=OBSERVATION_CHARS)
+                r = await b.act(o, s, method="scroll", ref=ref, value=None if ref else str(a.get("direction") or "down"), observe_chars=OBSERVATION_CHARS)
                 return self._page_result(f"scrolled {'to ' + ref if ref else a.get('direction') or 'down'}", r.events, r.observation.text, r.url)
             if call.name == "wait":
                 value = f"text={a['text']}" if a.get("text") else str(min(int(a.get("ms") or 1000), 10_000))
-                r = await b.act(s, method="wait", value=value, observe_chars=OBSERVATION_CHARS)
+                r = await b.act(o, s, method="wait", value=value, observe_chars=OBSERVATION_CHARS)
                 return self._page_result("waited", r.events, r.observation.text, r.url)
             if call.name == "switch_tab":
-                r = await b.act(s, method="switch_tab", value=str(a["tab"]), observe_chars=OBSERVATION_CHARS)
+                r = await b.act(o, s, method="switch_tab", value=str(a["tab"]), observe_chars=OBSERVATION_CHARS)
                 return self._page_result(f"tab {a['tab']} is active", r.events, r.observation.text, r.url)
             if call.name == "extract":
-                r = await b.extract(s, format=a["format"], ref=a.get("ref"), cursor=int(a.get("cursor") or 0), max_chars=EXTRACT_CHARS)
+                r = await b.extract(o, s, format=a["format"], ref=a.get("ref"), cursor=int(a.get("cursor") or 0), max_chars=EXTRACT_CHARS)
                 more = f"\n[{r.total_chars} chars in all; continue with cursor={r.cursor}]" if r.cursor is not None else ""
                 content = (r.content or "(empty)") + more
                 # Extracted data stays in the context (bounded); observations are what gets dropped.
                 kept = content if len(content) <= EXTRACT_KEEP else content[:EXTRACT_KEEP] + f"… [cut; {len(content)} chars]"
                 return _Executed(content=content, summary=f"extracted {r.format}:\n{kept}", url=r.url)
             if call.name == "observe":
-                o = await b.observe(s, scope="page", cursor=int(a.get("cursor") or 0), max_chars=OBSERVATION_CHARS)
-                return _Executed(content=o.text, summary="observed the page", url=o.url, shows_page=True)
+                seen = await b.observe(o, s, scope="page", cursor=int(a.get("cursor") or 0), max_chars=OBSERVATION_CHARS)
+                return _Executed(content=seen.text, summary="observed the page", url=seen.url, shows_page=True)
             if call.name == "screenshot":
-                shot, data = await b.screenshot(s, max_dimension=1280)
+                shot, data = await b.screenshot(o, s, max_dimension=1280)
                 return _Executed(content=f"screenshot {shot.width}x{shot.height} attached", summary="took a screenshot", image=data)
         except ThinkRunError as exc:
-            text = s.redact(str(exc))
+            text = self._redact(str(exc))
             return _Executed(content=f"error: {text}", summary=f"error: {text[:300]}", is_error=True)
         raise AssertionError(f"unhandled tool {call.name}")
 
@@ -422,10 +427,9 @@ def _check_call(call: ToolCall) -> str | None:
         return f"unknown tool {call.name!r}; the tools are: {', '.join(_BY_NAME)}"
     if not isinstance(call.args, dict):
         return f"arguments of {call.name} must be an object"
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(spec.parameters).iter_errors(call.args))
-    if error is not None:
-        where = "/".join(str(p) for p in error.absolute_path) or "arguments"
-        return f"bad arguments for {call.name}: {where}: {error.message}"
+    problem = first_error(_VALIDATORS[call.name], call.args, root="arguments")
+    if problem is not None:
+        return f"bad arguments for {call.name}: {problem}"
     if call.name == "act" and call.args.get("method") != "press" and not call.args.get("ref"):
         return f"act with method {call.args.get('method')!r} needs a ref from the observation"
     return None

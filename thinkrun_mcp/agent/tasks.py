@@ -12,6 +12,7 @@ unfinished are marked failed on start.
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import logging
 import time
@@ -20,21 +21,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..browser.history import ts
-from ..browser.registry import SessionRegistry
-from ..browser.service import BrowserService, normalize_url
-from ..browser.session import BrowserSession, new_id
+from ..browser.service import BrowserService
+from ..ids import new_id
 from ..config import Settings
 from ..errors import ThinkRunError
 from ..models import (
-    TERMINAL_TASK_STATUSES,
     InitialTask,
+    Owner,
     SessionCreated,
+    SessionStatus,
     TaskInfo,
     TaskStep,
+    TaskStatus,
     TaskSubmitted,
     TokenUsage,
     Viewport,
 )
+from ..urls import normalize_url
 from ..store.tasks import TaskRows
 from .backends import Backend, make_backend, require_configured
 from .output import check_schema
@@ -47,6 +50,7 @@ log = logging.getLogger(__name__)
 
 MIN_TIMEOUT_MS, MAX_TIMEOUT_MS, DEFAULT_TIMEOUT_MS = 30_000, 600_000, 300_000
 LAST_STEPS = 5
+KEEP_FINISHED = 64  # ended tasks kept in memory for quick reads; older ones are read from the store
 
 
 @dataclass
@@ -69,14 +73,15 @@ class TaskParams:
 @dataclass
 class _Task:
     id: str
-    session: BrowserSession
+    owner: Owner
+    session_id: str
     backend_name: str
     model: str
     params: TaskParams
     spec: TaskSpec
     terminate: bool
     created_at: float
-    status: str = "starting"
+    status: TaskStatus = TaskStatus.STARTING
     started_at: float | None = None
     completed_at: float | None = None
     output: Any = None
@@ -95,18 +100,17 @@ class TaskManager:
         self,
         settings: Settings,
         rows: TaskRows,
-        registry: SessionRegistry,
         browser: BrowserService,
         *,
         backend_factory: Callable[[str, Settings], Backend] = make_backend,
     ):
         self.settings = settings
         self.rows = rows
-        self.registry = registry
         self.browser = browser
         self.backend_factory = backend_factory
         self._tasks: dict[str, _Task] = {}
-        self._queues: dict[str, asyncio.Lock] = {}
+        self._finished: collections.deque[str] = collections.deque()
+        self._queues: dict[str, tuple[asyncio.Lock, int]] = {}  # session id → (its queue, tasks using it)
 
     async def start(self) -> None:
         n = await self.rows.fail_leftovers("interrupted by server restart")
@@ -136,29 +140,30 @@ class TaskManager:
         check_schema(params.output_type, params.output_schema)
         return backend, Secrets.parse(params.secrets)
 
-    async def submit(self, client_key: str, params: TaskParams) -> TaskSubmitted:
+    async def submit(self, owner: Owner, params: TaskParams) -> TaskSubmitted:
         backend, secrets = self.validate(params)
         model = self.settings.claude_model if backend == "claude" else self.settings.gemini_model
         starting_point = normalize_url(params.starting_point) if params.starting_point else None
 
         if params.session_id:
-            session = await self.registry.get(params.session_id)
+            session_id = params.session_id
             if starting_point:
-                await session.policy.check(starting_point)
+                await self.browser.check_url(owner, session_id, starting_point)
+            else:
+                await self.browser.check_url(owner, session_id, "about:blank")  # that it exists, is open and is the owner's
             terminate = bool(params.terminate_on_completion)
         else:
-            session, _ = await self.browser.open_session(
-                client_key, avoid_domains=params.avoid_domains or None, extra_options={"task": True}
-            )
+            created = await self.browser.create_session(owner, avoid_domains=params.avoid_domains or None, options={"task": True})
+            session_id = created.session_id
             if starting_point:
                 try:
-                    await session.policy.check(starting_point)
+                    await self.browser.check_url(owner, session_id, starting_point)
                 except ThinkRunError:
-                    await self.registry.end(session, "failed", "the task's starting point is blocked")
+                    await self.browser.end_session(owner, session_id, SessionStatus.FAILED, "the task's starting point is blocked")
                     raise
             terminate = params.terminate_on_completion is not False
         if secrets:
-            session.add_redactions(secrets.redactions())
+            self.browser.add_redactions(owner, session_id, secrets.redactions())
 
         spec = TaskSpec(
             instruction=params.instruction,
@@ -171,12 +176,13 @@ class TaskManager:
             avoid_domains=tuple(params.avoid_domains),
         )
         task = _Task(
-            id=new_id("task"), session=session, backend_name=backend, model=model, params=params, spec=spec,
-            terminate=terminate, created_at=time.time(),
+            id=new_id("task"), owner=owner, session_id=session_id, backend_name=backend, model=model, params=params,
+            spec=spec, terminate=terminate, created_at=time.time(),
         )  # fmt: skip
-        queue = self._queues.setdefault(session.id, asyncio.Lock())
+        queue, users = self._queues.get(session_id) or (asyncio.Lock(), 0)
+        self._queues[session_id] = (queue, users + 1)
         if queue.locked():
-            task.status = "pending"
+            task.status = TaskStatus.PENDING
         stored = {
             "timeoutMs": params.timeout_ms, "startingPoint": starting_point, "avoidDomains": params.avoid_domains,
             "secrets": secrets.public(), "outputType": params.output_type, "outputSchema": params.output_schema,
@@ -184,16 +190,16 @@ class TaskManager:
             "maxOutputTokens": params.max_output_tokens, "terminateOnCompletion": terminate,
         }  # fmt: skip
         await self.rows.insert(
-            id=task.id, session_id=session.id, client_key=client_key, status=task.status, backend=backend, model=model,
+            id=task.id, session_id=session_id, client_key=owner.id, status=task.status, backend=backend, model=model,
             instruction=params.instruction, params=stored, created_at=task.created_at,
         )  # fmt: skip
         self._tasks[task.id] = task
         task.runner = asyncio.create_task(self._run(task, queue, starting_point), name=f"thinkrun-{task.id}")
-        return TaskSubmitted(task_id=task.id, session_id=session.id, status="starting", backend=backend)
+        return TaskSubmitted(task_id=task.id, session_id=session_id, status=TaskStatus.STARTING, backend=backend)
 
     async def open_with_task(
         self,
-        client_key: str,
+        owner: Owner,
         initial: InitialTask,
         *,
         starting_point: str | None,
@@ -213,19 +219,19 @@ class TaskManager:
         has_task = bool(initial.task_details.strip())
         if has_task:
             self.validate(params)  # before any session exists
-        session, created = await self.browser.open_session(
-            client_key,
+        created = await self.browser.create_session(
+            owner,
             starting_point=initial.starting_point or starting_point,
             viewport=viewport,
             avoid_domains=[*(avoid_domains or []), *initial.avoid_domains] or None,
             allow_domains=allow_domains,
         )
         if has_task:
-            params.session_id = session.id
+            params.session_id = created.session_id
             try:
-                submitted = await self.submit(client_key, params)
+                submitted = await self.submit(owner, params)
             except ThinkRunError:
-                await self.registry.end(session, "failed", "its initial task could not start")
+                await self.browser.end_session(owner, created.session_id, SessionStatus.FAILED, "its initial task could not start")
                 raise
             created.task_id = submitted.task_id
         return created
@@ -245,49 +251,55 @@ class TaskManager:
         except asyncio.CancelledError:
             if not task.done.is_set():  # cancelled while still waiting in the queue
                 await self._finish(task, self._cancelled(task))
+        finally:
+            self._release(task)
+
+    def _release(self, task: _Task) -> None:
+        """Forget an ended task's queue when no task uses it, and old ended tasks (their rows stay)."""
+        queue, users = self._queues.get(task.session_id, (None, 0))
+        if users <= 1:
+            self._queues.pop(task.session_id, None)
+        else:
+            self._queues[task.session_id] = (queue, users - 1)  # type: ignore[assignment]
+        self._finished.append(task.id)
+        while len(self._finished) > KEEP_FINISHED:
+            self._tasks.pop(self._finished.popleft(), None)
 
     @staticmethod
     def _cancelled(task: _Task) -> Outcome:
         # A shutdown sets task.error first: that is a failure, not the client's cancel.
-        return Outcome("failed", error=task.error) if task.error else Outcome("cancelled", error="cancelled by the client")
+        if task.error:
+            return Outcome(TaskStatus.FAILED, error=task.error)
+        return Outcome(TaskStatus.CANCELLED, error="cancelled by the client")
 
     async def _attempt(self, task: _Task, starting_point: str | None) -> Outcome:
-        session = task.session
         backend: Backend | None = None
-        restore_policy = None
-        self._set(task, status="running", started_at=time.time())
-        session.busy += 1
+        self._set(task, status=TaskStatus.RUNNING, started_at=time.time())
         try:
-            if not session.is_open:
-                raise ThinkRunError("session_closed", f"session {session.id} ended before the task could start")
-            restore_policy = await self._apply_avoid(session, task.spec.avoid_domains)
-            backend = self.backend_factory(task.backend_name, self.settings)
-            async with asyncio.timeout(task.params.timeout_ms / 1000):
-                if starting_point:
-                    await self.browser.navigate(session, url=starting_point)
-                planner = Planner(
-                    spec=task.spec, backend=backend, browser=self.browser, session=session,
-                    on_step=lambda step: self._on_step(task, step),
-                )  # fmt: skip
-                try:
-                    return await planner.run()
-                finally:
-                    task.input_tokens, task.output_tokens = planner.input_tokens, planner.output_tokens
-                    task.steps = planner.turns_taken
+            async with self.browser.in_use(task.owner, task.session_id, avoid_domains=task.spec.avoid_domains):
+                backend = self.backend_factory(task.backend_name, self.settings)
+                async with asyncio.timeout(task.params.timeout_ms / 1000):
+                    if starting_point:
+                        await self.browser.navigate(task.owner, task.session_id, url=starting_point)
+                    planner = Planner(
+                        spec=task.spec, backend=backend, browser=self.browser, owner=task.owner, session_id=task.session_id,
+                        on_step=lambda step: self._on_step(task, step),
+                    )  # fmt: skip
+                    try:
+                        return await planner.run()
+                    finally:
+                        task.input_tokens, task.output_tokens = planner.input_tokens, planner.output_tokens
+                        task.steps = planner.turns_taken
         except TimeoutError:
-            return Outcome("timeout", error=f"the task ran out of time ({task.params.timeout_ms} ms)")
+            return Outcome(TaskStatus.TIMEOUT, error=f"the task ran out of time ({task.params.timeout_ms} ms)")
         except ThinkRunError as exc:
-            return Outcome("failed", error=str(exc))
+            return Outcome(TaskStatus.FAILED, error=str(exc))
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             log.exception("task %s crashed", task.id)
-            return Outcome("failed", error=f"internal error: {type(exc).__name__}: {exc}")
+            return Outcome(TaskStatus.FAILED, error=f"internal error: {type(exc).__name__}: {exc}")
         finally:
-            session.busy -= 1
-            session.touch()
-            if restore_policy is not None:
-                restore_policy()
             if backend is not None:
                 try:
                     await backend.close()
@@ -295,44 +307,30 @@ class TaskManager:
                     log.debug("backend close failed", exc_info=True)
 
     async def _finish(self, task: _Task, outcome: Outcome) -> None:
-        session = task.session
         output = outcome.output
         if isinstance(output, str):
-            output = session.redact(output)
+            output = self._redact(task, output)
         elif output is not None:
-            output = json.loads(session.redact(json.dumps(output, ensure_ascii=False)))
+            output = json.loads(self._redact(task, json.dumps(output, ensure_ascii=False)))
         self._set(
-            task, status=outcome.status, output=output, error=session.redact(outcome.error) if outcome.error else None,
+            task, status=outcome.status, output=output, error=self._redact(task, outcome.error) if outcome.error else None,
             completed_at=time.time(),
         )  # fmt: skip
         try:
-            if task.terminate and session.is_open and outcome.status != "cancelled":
-                status = "completed" if outcome.status == "completed" else "terminated"
-                await self.registry.end(session, status, f"task {task.id} ended ({outcome.status}); terminateOnCompletion")
+            if task.terminate and outcome.status != TaskStatus.CANCELLED:
+                status = SessionStatus.COMPLETED if outcome.status == TaskStatus.COMPLETED else SessionStatus.TERMINATED
+                reason = f"task {task.id} ended ({outcome.status}); terminateOnCompletion"
+                await self.browser.end_session(task.owner, task.session_id, status, reason)
         finally:
             task.done.set()
 
-    async def _apply_avoid(self, session: BrowserSession, avoid: tuple[str, ...]) -> Callable[[], None] | None:
-        """Add the task's avoided domains to a joined session's policy for the task's duration."""
-        if not avoid or all(p in session.policy.avoid for p in avoid):
-            return None
-        from ..browser.policy import UrlPolicy
-
-        before = session.policy
-        session.policy = UrlPolicy(
-            schemes=before.schemes, avoid_domains=(*before.avoid, *avoid), allow_domains=before.allow,
-            block_private=before.block_private,
-        )  # fmt: skip
-        await session.ensure_route()
-
-        def restore() -> None:
-            session.policy = before
-
-        return restore
+    def _redact(self, task: _Task, text: str) -> str:
+        # The task's own secrets too: its session may have ended (and left memory) before the task did.
+        return task.spec.secrets.redact(self.browser.redact(task.owner, task.session_id, text))
 
     async def _on_step(self, task: _Task, step: StepRecord) -> None:
         task.steps = step.step
-        args = {k: (task.session.redact(v) if isinstance(v, str) else v) for k, v in step.args.items()}
+        args = {k: (self._redact(task, v) if isinstance(v, str) else v) for k, v in step.args.items()}
         now = time.time()
         self.rows.step(
             task.id, step=step.step, ts=now, action=step.action, args=args, outcome=step.outcome, success=step.success,
@@ -362,18 +360,23 @@ class TaskManager:
 
     # -- reading, cancelling, waiting -----------------------------------------------------
 
-    async def status(self, task_id: str) -> TaskInfo:
+    def _own(self, owner: Owner, task_id: str) -> _Task | None:
         task = self._tasks.get(task_id)
+        return task if task is not None and task.owner.id == owner.id else None
+
+    async def status(self, owner: Owner, task_id: str) -> TaskInfo:
+        """A task of this owner (``task_not_found`` for another owner's, as for none)."""
+        task = self._own(owner, task_id)
         if task is not None:
             return TaskInfo(
-                task_id=task.id, session_id=task.session.id, status=task.status, backend=task.backend_name,
+                task_id=task.id, session_id=task.session_id, status=task.status, backend=task.backend_name,
                 model=task.model, output=task.output, output_type=task.params.output_type, error=task.error,
                 steps=task.steps, usage=TokenUsage(input_tokens=task.input_tokens, output_tokens=task.output_tokens),
                 created_at=ts(task.created_at), started_at=ts(task.started_at), completed_at=ts(task.completed_at),
                 last_steps=list(task.recent),
             )  # fmt: skip
         row = await self.rows.get(task_id)
-        if row is None:
+        if row is None or row["client_key"] != owner.id:
             raise ThinkRunError("task_not_found", f"no task {task_id!r}", hint="agent_execute returns the taskId")
         steps = await self.rows.steps(task_id, last=LAST_STEPS)
         return TaskInfo(
@@ -388,22 +391,22 @@ class TaskManager:
             ],
         )  # fmt: skip
 
-    async def cancel(self, task_id: str) -> TaskInfo:
-        task = self._tasks.get(task_id)
+    async def cancel(self, owner: Owner, task_id: str) -> TaskInfo:
+        task = self._own(owner, task_id)
         if task is None:
-            await self.status(task_id)  # raises task_not_found for unknown ids
+            await self.status(owner, task_id)  # raises task_not_found for unknown ids
             raise ThinkRunError("invalid_input", f"task {task_id} has already ended", hint="agent_status shows its result")
-        if task.status in TERMINAL_TASK_STATUSES:
+        if task.status.is_terminal:
             raise ThinkRunError("invalid_input", f"task {task_id} has already ended ({task.status})", hint="agent_status shows its result")
         if task.runner is not None:
             task.runner.cancel()
         await task.done.wait()
-        return await self.status(task_id)
+        return await self.status(owner, task_id)
 
-    async def wait(self, task_id: str, on_step: Callable[[StepRecord], Any] | None = None) -> TaskInfo:
-        task = self._tasks.get(task_id)
+    async def wait(self, owner: Owner, task_id: str, on_step: Callable[[StepRecord], Any] | None = None) -> TaskInfo:
+        task = self._own(owner, task_id)
         if task is None:
-            return await self.status(task_id)
+            return await self.status(owner, task_id)
         if on_step is not None:
             task.listeners.append(on_step)
         try:
@@ -411,4 +414,4 @@ class TaskManager:
         finally:
             if on_step is not None and on_step in task.listeners:
                 task.listeners.remove(on_step)
-        return await self.status(task_id)
+        return await self.status(owner, task_id)

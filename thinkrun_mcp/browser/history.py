@@ -23,6 +23,7 @@ from ..models import (
     SessionSummary,
     Viewport,
 )
+from ..models import Owner
 from ..store.records import Records
 from ..store.sessions import SessionRows
 from .registry import SessionRegistry
@@ -50,9 +51,10 @@ class SessionHistory:
         self.rows = rows
         self.records = records
 
-    async def _row(self, session_id: str) -> dict[str, Any]:
-        live = self.registry._sessions.get(session_id)
-        if live is not None:
+    async def _row(self, owner: Owner, session_id: str) -> dict[str, Any]:
+        """The session's row, current, when ``owner`` owns it; else ``session_not_found``."""
+        live = self.registry.live(session_id)
+        if live is not None and live.owner_id == owner.id:
             # Push the live counters first so the row is current.
             self.rows.update(
                 session_id,
@@ -63,15 +65,15 @@ class SessionHistory:
                 title=live.title and live.redact(live.title),
             )
         row = await self.rows.get(session_id)
-        if row is None:
+        if row is None or row["client_key"] != owner.id:
             raise ThinkRunError(
                 "session_not_found", f"no session {session_id!r}", hint="list sessions with session_list (includeTerminated=true for ended ones)"
             )
         return row
 
-    async def details(self, session_id: str) -> SessionDetails:
-        row = await self._row(session_id)
-        live = self.registry._sessions.get(session_id)
+    async def details(self, owner: Owner, session_id: str) -> SessionDetails:
+        row = await self._row(owner, session_id)
+        live = self.registry.live(session_id)
         end = row["ended_at"] or time.time()
         return SessionDetails(
             session_id=row["id"],
@@ -92,12 +94,10 @@ class SessionHistory:
             dropped={k: v for k, v in row["dropped"].items() if v},
         )
 
-    async def list(self, *, client_key: str | None, include_terminated: bool, limit: int, offset: int) -> SessionList:
-        for s in self.registry.open_sessions(client_key):
+    async def list(self, owner: Owner, *, include_terminated: bool, limit: int, offset: int) -> SessionList:
+        for s in self.registry.open_sessions(owner):
             self.rows.update(s.id, navigation_count=s.navigation_count, current_url=s.current_url)
-        rows, total = await self.rows.list(
-            client_key=client_key, include_terminated=include_terminated, limit=limit, offset=offset
-        )
+        rows, total = await self.rows.list(client_key=owner.id, include_terminated=include_terminated, limit=limit, offset=offset)
         return SessionList(
             sessions=[
                 SessionSummary(
@@ -110,8 +110,8 @@ class SessionHistory:
             has_more=offset + len(rows) < total,
         )
 
-    async def actions(self, session_id: str, *, offset: int, limit: int) -> ActionList:
-        await self._row(session_id)
+    async def actions(self, owner: Owner, session_id: str, *, offset: int, limit: int) -> ActionList:
+        await self._row(owner, session_id)
         rows, total = await self.records.actions(session_id, offset=offset, limit=limit)
         return ActionList(
             actions=[
@@ -124,13 +124,13 @@ class SessionHistory:
             total=total,
         )
 
-    async def artifacts(self, session_id: str) -> ArtifactList:
-        await self._row(session_id)
+    async def artifacts(self, owner: Owner, session_id: str) -> ArtifactList:
+        await self._row(owner, session_id)
         rows = await self.records.artifacts(session_id)
         return ArtifactList(artifacts=[artifact_model(r) for r in rows])
 
-    async def console(self, session_id: str, *, level: str | None, offset: int, limit: int) -> ConsoleList:
-        await self._row(session_id)
+    async def console(self, owner: Owner, session_id: str, *, level: str | None, offset: int, limit: int) -> ConsoleList:
+        await self._row(owner, session_id)
         key = (level or "all").lower()
         if key not in _LEVELS:
             raise ThinkRunError("invalid_input", f"unknown level {level!r}", hint="use error, warn, info, debug or all")
@@ -141,9 +141,9 @@ class SessionHistory:
         )
 
     async def network(
-        self, session_id: str, *, url_contains: str | None, failed_only: bool, offset: int, limit: int
+        self, owner: Owner, session_id: str, *, url_contains: str | None, failed_only: bool, offset: int, limit: int
     ) -> NetworkList:
-        await self._row(session_id)
+        await self._row(owner, session_id)
         rows, total = await self.records.network_entries(
             session_id, url_contains=url_contains, failed_only=failed_only, offset=offset, limit=limit
         )
@@ -158,9 +158,9 @@ class SessionHistory:
             total=total,
         )
 
-    async def health(self, session_id: str) -> SessionHealth:
-        row = await self._row(session_id)
-        live = self.registry._sessions.get(session_id)
+    async def health(self, owner: Owner, session_id: str) -> SessionHealth:
+        row = await self._row(owner, session_id)
+        live = self.registry.live(session_id)
         uptime = int(((row["ended_at"] or time.time()) - row["created_at"]) * 1000)
         if live is None or not live.is_open:
             return SessionHealth(

@@ -32,9 +32,13 @@ import ipaddress
 import socket
 import time
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ..errors import ThinkRunError
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 __all__ = ["UrlPolicy", "normalize_pattern", "host_matches"]
 
@@ -96,6 +100,25 @@ class UrlPolicy:
         self.allow = tuple(p for p in (normalize_pattern(x) for x in allow_domains) if p)
         self.block_private = block_private
         self._dns: dict[str, tuple[float, bool]] = {}
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, avoid_domains: Iterable[str] = (), allow_domains: Iterable[str] = ()
+    ) -> UrlPolicy:
+        """The server's rules (schemes, private networks) plus a session's own domain lists."""
+        return cls(
+            schemes=settings.schemes,
+            avoid_domains=avoid_domains,
+            allow_domains=allow_domains,
+            block_private=settings.block_private_networks,
+        )
+
+    def with_avoided(self, domains: Iterable[str]) -> UrlPolicy:
+        """The same rules with more avoided domains (an agent task's, for its duration)."""
+        return UrlPolicy(
+            schemes=self.schemes, avoid_domains=(*self.avoid, *domains), allow_domains=self.allow,
+            block_private=self.block_private,
+        )  # fmt: skip
 
     @property
     def needs_route(self) -> bool:

@@ -5,8 +5,13 @@ States: ``creating → running → completed | terminated | failed``, and
 come back). Ended sessions leave memory but their rows stay in the store, so a
 closed session's history is still readable.
 
-Each client (an MCP connection; see ``server/mcp.py``) gets a default session on
-first use, and may open at most ``max_sessions`` at once.
+Sessions belong to an :class:`~thinkrun_mcp.models.Owner`: looking up another
+owner's session is ``session_not_found``, as if it did not exist. Each client of
+an owner gets a default session on first use; an owner may have at most
+``max_sessions`` open at once.
+
+Only ``browser/`` holds :class:`BrowserSession` objects; everything above it
+goes through the id-based :class:`~thinkrun_mcp.browser.service.BrowserService`.
 """
 
 from __future__ import annotations
@@ -20,11 +25,14 @@ from playwright.async_api import Error as PlaywrightError
 
 from ..config import Settings
 from ..errors import ThinkRunError
+from ..models import Owner, SessionStatus
 from ..store.records import Records
 from ..store.sessions import SessionRows
 from .engine import BrowserEngine
+from .errors import first_line
 from .policy import UrlPolicy
-from .session import BrowserSession, new_id
+from ..ids import new_id
+from .session import BrowserSession
 
 __all__ = ["SessionRegistry", "describe_end"]
 
@@ -32,7 +40,7 @@ log = logging.getLogger(__name__)
 
 
 def describe_end(row: dict[str, Any]) -> str:
-    """'ended 2 min ago (idle timeout)' for a closed session row."""
+    """'ended 2 min ago (idle timeout)' for a closed session (its row, or ``BrowserSession.end_facts()``)."""
     ended = row.get("ended_at")
     ago = ""
     if ended:
@@ -68,36 +76,35 @@ class SessionRegistry:
             except asyncio.CancelledError:
                 pass
             self._reaper = None
+        await self.end_all("server shut down")
+
+    async def end_all(self, reason: str) -> None:
+        """End every open session as ``terminated`` with ``reason``."""
         await asyncio.gather(
-            *(self.end(s, "terminated", "server shut down") for s in list(self._sessions.values())),
+            *(self.end(s, SessionStatus.TERMINATED, reason) for s in list(self._sessions.values())),
             return_exceptions=True,
         )
 
     # -- creation ------------------------------------------------------------------------
 
-    def open_sessions(self, client_key: str | None = None) -> list[BrowserSession]:
-        return [s for s in self._sessions.values() if s.is_open and (client_key is None or s.client_key == client_key)]
+    def open_sessions(self, owner: Owner | None = None) -> list[BrowserSession]:
+        """Open sessions, of one owner or of all."""
+        return [s for s in self._sessions.values() if s.is_open and (owner is None or s.owner_id == owner.id)]
 
     async def create(
         self,
-        client_key: str,
+        owner: Owner,
         *,
         viewport: tuple[int, int] | None = None,
-        avoid_domains: list[str] | None = None,
-        allow_domains: list[str] | None = None,
-        extra_options: dict[str, Any] | None = None,
+        policy: UrlPolicy | None = None,
+        options: dict[str, Any] | None = None,
     ) -> BrowserSession:
-        """Open a new running session (its context and first tab), enforcing the per-client cap."""
+        """Open a new running session (its context; the first tab opens on first use), enforcing the cap."""
         viewport = viewport or (self.settings.viewport_width, self.settings.viewport_height)
-        policy = UrlPolicy(
-            schemes=self.settings.schemes,
-            avoid_domains=avoid_domains or (),
-            allow_domains=allow_domains or (),
-            block_private=self.settings.block_private_networks,
-        )
-        options = {"avoidDomains": list(policy.avoid), "allowDomains": list(policy.allow), **(extra_options or {})}
+        policy = policy or UrlPolicy.from_settings(self.settings)
+        options = {"avoidDomains": list(policy.avoid), "allowDomains": list(policy.allow), **(options or {})}
         async with self._create_lock:
-            open_now = self.open_sessions(client_key)
+            open_now = self.open_sessions(owner)
             if len(open_now) >= self.settings.max_sessions:
                 ids = ", ".join(s.id for s in open_now)
                 raise ThinkRunError(
@@ -107,7 +114,7 @@ class SessionRegistry:
                 )
             session = BrowserSession(
                 session_id=new_id("ses"),
-                client_key=client_key,
+                owner_id=owner.id,
                 settings=self.settings,
                 policy=policy,
                 rows=self.rows,
@@ -118,8 +125,8 @@ class SessionRegistry:
             self._sessions[session.id] = session
         self.rows.insert(
             session_id=session.id,
-            client_key=client_key,
-            status="creating",
+            client_key=owner.id,
+            status=SessionStatus.CREATING,
             created_at=session.created_at,
             viewport=viewport,
             options=options,
@@ -132,29 +139,38 @@ class SessionRegistry:
             )
             await session.open(context)
         except ThinkRunError as exc:
-            await self.end(session, "failed", f"could not start: {exc.message}")
+            await self.end(session, SessionStatus.FAILED, f"could not start: {exc.message}")
             raise
         except PlaywrightError as exc:
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            await self.end(session, "failed", f"could not start: {first}")
+            first = first_line(exc)
+            await self.end(session, SessionStatus.FAILED, f"could not start: {first}")
             raise ThinkRunError("browser_unavailable", f"could not open a browser context: {first}") from exc
         except BaseException:
-            await self.end(session, "failed", "creation interrupted")
+            await self.end(session, SessionStatus.FAILED, "creation interrupted")
             raise
-        session.status = "running"
+        session.status = SessionStatus.RUNNING
         session.touch()
-        self.rows.update(session.id, status="running")
+        self.rows.update(session.id, status=SessionStatus.RUNNING)
         return session
 
     # -- lookup --------------------------------------------------------------------------
 
-    async def get(self, session_id: str) -> BrowserSession:
-        """The open session with this id, or ``session_not_found`` / ``session_closed``."""
+    def live(self, session_id: str) -> BrowserSession | None:
+        """The session with this id while it is in memory (open, or ending), whoever owns it."""
+        return self._sessions.get(session_id)
+
+    def busy(self, session_id: str) -> int:
+        """Calls or tasks in flight in an open session (0 when it is not open)."""
         session = self._sessions.get(session_id)
-        if session is not None and session.is_open:
+        return session.busy if session is not None and session.is_open else 0
+
+    async def get(self, owner: Owner, session_id: str) -> BrowserSession:
+        """The owner's open session with this id, or ``session_not_found`` / ``session_closed``."""
+        session = self._sessions.get(session_id)
+        if session is not None and session.is_open and session.owner_id == owner.id:
             return session
         row = await self.rows.get(session_id)
-        if row is None:
+        if row is None or row["client_key"] != owner.id:
             raise ThinkRunError(
                 "session_not_found",
                 f"no session {session_id!r}",
@@ -166,24 +182,25 @@ class SessionRegistry:
             hint="create a new one with session_create (its history stays readable with session_get/session_actions)",
         )
 
-    async def default(self, client_key: str) -> BrowserSession:
+    async def default(self, owner: Owner) -> BrowserSession:
         """The client's default session, created on first use (and again after it ends)."""
-        sid = self._defaults.get(client_key)
+        sid = self._defaults.get(owner.default_key)
         session = self._sessions.get(sid) if sid else None
         if session is not None and session.is_open:
             return session
-        session = await self.create(client_key, extra_options={"default": True})
-        self._defaults[client_key] = session.id
+        session = await self.create(owner, options={"default": True})
+        self._defaults[owner.default_key] = session.id
         return session
 
-    async def resolve(self, client_key: str, session_id: str | None) -> BrowserSession:
-        return await self.get(session_id) if session_id else await self.default(client_key)
+    async def resolve(self, owner: Owner, session_id: str | None) -> BrowserSession:
+        """``session_id`` of this owner, or the owner's default session when it is None."""
+        return await self.get(owner, session_id) if session_id else await self.default(owner)
 
     # -- ending --------------------------------------------------------------------------
 
-    async def end(self, session: BrowserSession, status: str, reason: str) -> None:
+    async def end(self, session: BrowserSession, status: SessionStatus, reason: str) -> None:
         """End a session (idempotent): close its context, record status and reason."""
-        if not session.is_open and session.status != "orphaned":
+        if not session.is_open and session.status != SessionStatus.ORPHANED:
             return
         session.status = status
         session.end_reason = reason
@@ -204,19 +221,14 @@ class SessionRegistry:
         self._sessions.pop(session.id, None)
         log.info("session %s %s: %s", session.id, status, reason)
 
-    async def close(self, session_id: str) -> BrowserSession:
-        session = await self.get(session_id)
-        await self.end(session, "terminated", "closed by client")
-        return session
-
     def _browser_lost(self, reason: str) -> None:
         for session in list(self._sessions.values()):
             if not session.is_open:
                 continue
-            session.status = "orphaned"
-            self.rows.update(session.id, status="orphaned", end_reason=reason)
+            session.status = SessionStatus.ORPHANED
+            self.rows.update(session.id, status=SessionStatus.ORPHANED, end_reason=reason)
             # A local browser cannot come back, so the grace period is zero: orphaned → failed.
-            asyncio.get_running_loop().create_task(self.end(session, "failed", f"orphaned: {reason}"))
+            asyncio.get_running_loop().create_task(self.end(session, SessionStatus.FAILED, f"orphaned: {reason}"))
 
     # -- reaper --------------------------------------------------------------------------
 
@@ -225,13 +237,13 @@ class SessionRegistry:
         wall = time.time()
         ended = []
         for session in list(self._sessions.values()):
-            if not session.is_open or session.status == "creating":
+            if not session.is_open or session.status == SessionStatus.CREATING:
                 continue
             if wall - session.created_at >= self.settings.session_max_seconds:
-                await self.end(session, "terminated", f"max lifetime of {self.settings.session_max_seconds:g} s reached")
+                await self.end(session, SessionStatus.TERMINATED, f"max lifetime of {self.settings.session_max_seconds:g} s reached")
                 ended.append(session.id)
             elif session.busy == 0 and now - session.last_used >= self.settings.session_idle_seconds:
-                await self.end(session, "terminated", f"idle timeout ({self.settings.session_idle_seconds:g} s without use)")
+                await self.end(session, SessionStatus.TERMINATED, f"idle timeout ({self.settings.session_idle_seconds:g} s without use)")
                 ended.append(session.id)
         return ended
 

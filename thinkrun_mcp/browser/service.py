@@ -1,9 +1,14 @@
-"""The browser service: navigate, observe, act, extract, screenshot on a session.
+"""The browser service: the id-based API every front end and the agent use.
 
-Front ends (MCP tools, the agent planner) call these methods. Each call takes
-the session's lock (work inside a session is serialized), marks the session
-used, records one action row with its duration and outcome, and turns
-Playwright's exceptions into :class:`~thinkrun_mcp.errors.ThinkRunError`.
+Each method takes an :class:`~thinkrun_mcp.models.Owner` and a session id (or
+``None``: that owner's default session, created on first use) and returns
+models from ``models.py``; no Playwright object leaves ``browser/``. Another
+owner's session is ``session_not_found``, exactly as if it did not exist.
+
+Each browser operation takes the session's lock (work inside a session is
+serialized), marks the session used, records one action row with its duration
+and outcome, and turns Playwright's exceptions into coded errors
+(``browser/errors.py``).
 """
 
 from __future__ import annotations
@@ -11,274 +16,218 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
 from typing import Any, Literal, TypeVar
 
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
-from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from ..config import Settings
 from ..errors import ThinkRunError
 from ..models import (
     ActResult,
-    ElementCandidate,
     ExtractResult,
     NavigateResult,
     Observation,
+    Owner,
     PageEvent,
     ScreenshotResult,
+    SessionClosed,
     SessionCreated,
+    SessionStatus,
     Viewport,
 )
+from ..urls import normalize_url
 from . import act as actions
 from .capture import capture, fit_image
+from .errors import translate
 from .extract import ExtractFormat, read_content
-from .instruction import Candidate, ParsedInstruction, Resolution, parse_instruction, rank_elements, resolve
-from .observe import GEOMETRY_JS, ElementInfo, Geometry, TreeText, paginate, parse_snapshot, render_tree
+from .help import ModelHelp, parse_act_instruction, rank_by_name, resolve_by_name
+from .instruction import Resolution
+from .observe import paginate
+from .policy import UrlPolicy
 from .registry import SessionRegistry, describe_end
-from .session import BrowserSession, new_id
+from ..ids import new_id
+from .session import BrowserSession
+from .view import Scope, compact_tree, observation
 
-__all__ = ["BrowserService", "Scope", "normalize_url"]
+__all__ = ["BrowserService", "Scope", "WaitUntil"]
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Scope = Literal["viewport", "page"]
 WaitUntil = Literal["load", "domcontentloaded", "networkidle", "commit"]
-_HOSTLIKE = re.compile(r"^[\w.-]+(:\d+)?(/.*)?$")
-_BIG_SNAPSHOT = 150_000  # chars; parse/render larger snapshots off the event loop
-
-
-def normalize_url(url: str) -> str:
-    """Trim, and add a scheme to bare hosts ("example.com" → https://, "localhost:8000" → http://)."""
-    url = url.strip()
-    if "://" in url or url.startswith(("about:", "data:", "javascript:", "file:", "chrome:", "blob:", "view-source:")):
-        return url
-    if _HOSTLIKE.match(url):
-        host = url.split("/", 1)[0].split(":", 1)[0]
-        local = host in ("localhost", "127.0.0.1") or host.endswith(".localhost")
-        return ("http://" if local else "https://") + url
-    return url
+_CLOSED_HINT = "create a new session with session_create"
 
 
 class BrowserService:
-    def __init__(self, settings: Settings, registry: SessionRegistry):
+    """Sessions and the five browser operations, addressed by owner and session id.
+
+    Args:
+        settings: Server configuration.
+        registry: Where sessions live.
+        help: Model-backed element help (act by instruction, ranking, extraction);
+            without it, the name matcher serves act and observe.
+    """
+
+    def __init__(self, settings: Settings, registry: SessionRegistry, *, help: ModelHelp | None = None):  # noqa: A002
         self.settings = settings
         self.registry = registry
-        # Set by the agent layer when an LLM backend is configured (see agent/assist.py):
-        # resolver(session, page, instruction, method) -> Resolution
-        # ranker(session, page, instruction, elements) -> list[ElementCandidate]
-        # extractor(session, page, instruction, schema, content) -> Any (validated data)
-        self.resolver: Any = None
-        self.ranker: Any = None
-        self.extractor: Any = None
+        self.help = help
 
-    # -- the wrapper every operation goes through ----------------------------------------
+    def _model(self) -> ModelHelp | None:
+        return self.help if self.help is not None and self.help.available() else None
 
-    async def run(
+    # -- sessions ------------------------------------------------------------------------
+
+    async def create_session(
         self,
-        session: BrowserSession,
-        type: str,
-        details: dict[str, Any],
-        fn: Callable[[], Awaitable[T]],
-        *,
-        record: bool = True,
-    ) -> T:
-        """Run ``fn`` under the session lock, record the action, translate errors.
-
-        The action is logged under ``details["method"]`` when there is one (act's method is
-        known only after an instruction is resolved), else under ``type``.
-        """
-        session.busy += 1
-        try:
-            async with session.lock:
-                if not session.is_open:
-                    raise ThinkRunError(
-                        "session_closed",
-                        f"session {session.id} {describe_end(_row_of(session))}",
-                        hint="create a new session with session_create",
-                    )
-                session.touch()
-                started = time.monotonic()
-                try:
-                    result = await fn()
-                except ThinkRunError as exc:
-                    if record:
-                        session.record_action(details.get("method") or type, started=started, success=False, details=details, error=str(exc))
-                    raise
-                except PlaywrightError as exc:
-                    err = self._translate(session, exc, type)
-                    if record:
-                        session.record_action(details.get("method") or type, started=started, success=False, details=details, error=str(err))
-                    raise err from exc
-                except asyncio.CancelledError:
-                    if record:
-                        session.record_action(details.get("method") or type, started=started, success=False, details=details, error="cancelled")
-                    raise
-                if record:
-                    if isinstance(result, ActResult | NavigateResult):
-                        details = {**details, "url": result.url}
-                    session.record_action(details.get("method") or type, started=started, success=True, details=details)
-                return result
-        finally:
-            session.busy -= 1
-            session.touch()
-
-    def _translate(self, session: BrowserSession, exc: PlaywrightError, type: str) -> ThinkRunError:
-        text = str(exc)
-        first = text.strip().splitlines()[0] if text.strip() else type
-        first = re.sub(r"^\w+\.\w+: ", "", first)  # "Locator.click: Timeout…" → "Timeout…"
-        if not session.is_open:
-            return ThinkRunError(
-                "session_closed",
-                f"session {session.id} {describe_end(_row_of(session))} while {type} was running",
-                hint="create a new session with session_create",
-            )
-        if isinstance(exc, PlaywrightTimeout) or "Timeout" in first and "exceeded" in first:
-            return ThinkRunError(
-                "timeout",
-                f"{type} timed out: {first}",
-                hint="the element may be hidden, disabled or covered; observe again, scroll, or wait for it",
-            )
-        if "ERR_BLOCKED_BY_CLIENT" in text and session.last_block:
-            return ThinkRunError("url_blocked", f"blocked by the URL policy: {session.last_block}")
-        if "net::ERR_" in text or "NS_ERROR" in text:
-            net = re.search(r"net::ERR_[A-Z_]+", text)
-            return ThinkRunError(
-                "navigation_failed",
-                f"the page could not be loaded: {net.group(0) if net else first}",
-                hint="check the URL; the site may be down or unreachable from this machine",
-            )
-        if "has been closed" in text or "Target closed" in text:
-            return ThinkRunError("action_failed", f"the tab closed during {type}", hint="observe again to see the active tab")
-        if "strict mode violation" in text:
-            return ThinkRunError("element_not_found", f"the target matches several elements: {first}", hint="use a ref")
-        return ThinkRunError("action_failed", f"{type} failed: {first}")
-
-    # -- observation ---------------------------------------------------------------------
-
-    async def _observation(
-        self,
-        session: BrowserSession,
-        *,
-        scope: Scope = "viewport",
-        max_chars: int | None = None,
-        cursor: int = 0,
-        events: list[PageEvent] | None = None,
-    ) -> Observation:
-        page = await session.page()
-        max_chars = max_chars or self.settings.observation_max_chars
-        cached = session.last_full
-        if cursor and cached and cached[0] == page.url and cached[1] == scope:
-            full = cached[2]
-            title = session.title or ""
-            tree = session.last_tree
-        else:
-            snap, geo, title = await self._snapshot(page)
-            tree = await asyncio.to_thread(_render, snap, geo, scope) if len(snap) > _BIG_SNAPSHOT else _render(snap, geo, scope)
-            session.last_tree = tree
-            session.title = title
-            session.current_url = session.redact(page.url)
-            header = self._header(session, page, title, events)
-            body = tree.text if tree.text else "(the page shows no content)"
-            full = header + "\n" + body + (f"\n{tree.outside}" if tree.outside else "")
-            session.last_full = (page.url, scope, full)
-        piece, next_cursor = paginate(full, max_chars=max_chars, cursor=cursor)
-        if next_cursor is not None:
-            note = f"\n[observation continues: call browser_observe with cursor={next_cursor}]"
-            if len(piece) + len(note) > max_chars:
-                piece, next_cursor = paginate(full, max_chars=max_chars - len(note), cursor=cursor)
-                note = f"\n[observation continues: call browser_observe with cursor={next_cursor}]"
-            piece += note if next_cursor is not None else ""
-        return Observation(
-            url=session.redact(page.url),
-            title=title,
-            text=session.redact(piece),
-            scope=scope,
-            total_chars=len(full),
-            cursor=next_cursor,
-            ref_count=len(tree.elements) if tree is not None else 0,
-        )
-
-    async def _snapshot(self, page: Page) -> tuple[str, dict[str, Any], str]:
-        timeout = self.settings.action_timeout_ms
-        for attempt in (1, 2):
-            try:
-                snap, geo, title = await asyncio.gather(
-                    page.aria_snapshot(mode="ai", boxes=True, timeout=timeout),
-                    page.evaluate(GEOMETRY_JS),
-                    page.title(),
-                )
-                return snap, geo, title
-            except PlaywrightError as exc:
-                # The page navigated under us ("Execution context was destroyed"): wait for the new one once.
-                if attempt == 2 or page.is_closed() or "context was destroyed" not in str(exc) and "navigat" not in str(exc):
-                    raise
-                try:
-                    await page.wait_for_load_state("domcontentloaded", timeout=timeout)
-                except PlaywrightError:
-                    pass
-        raise AssertionError("unreachable")
-
-    def _header(self, session: BrowserSession, page: Page, title: str, events: list[PageEvent] | None) -> str:
-        lines = [f"Page: {title or '(no title)'} — {page.url}"]
-        if len(session.pages) > 1:
-            tabs = " | ".join(
-                f"[{i}{'*' if p is page else ''}] {(p.url or 'about:blank')[:80]}" for i, p in enumerate(session.pages, 1)
-            )
-            lines.append(f"Tabs ({len(session.pages)}, * = active): {tabs}")
-        for ev in events or ():
-            lines.append(f"Event: {ev.message}")
-        return "\n".join(lines)
-
-    # -- operations ----------------------------------------------------------------------
-
-    async def open_session(
-        self,
-        client_key: str,
+        owner: Owner,
         *,
         starting_point: str | None = None,
         viewport: Viewport | None = None,
         avoid_domains: list[str] | None = None,
         allow_domains: list[str] | None = None,
-        extra_options: dict[str, Any] | None = None,
-    ) -> tuple[BrowserSession, SessionCreated]:
+        options: dict[str, Any] | None = None,
+    ) -> SessionCreated:
         """Create a session and, with a starting point, load it (a load failure is reported, not raised)."""
+        policy = UrlPolicy.from_settings(self.settings, avoid_domains=avoid_domains or (), allow_domains=allow_domains or ())
         if starting_point is not None:
             starting_point = normalize_url(starting_point)
-            # Fail before creating anything when the starting point breaks the session's own rules.
-            from .policy import UrlPolicy
-
-            await UrlPolicy(
-                schemes=self.settings.schemes, avoid_domains=avoid_domains or (), allow_domains=allow_domains or (),
-                block_private=self.settings.block_private_networks,
-            ).check(starting_point)  # fmt: skip
+            await policy.check(starting_point)  # before anything is created
         session = await self.registry.create(
-            client_key,
-            viewport=(viewport.width, viewport.height) if viewport else None,
-            avoid_domains=avoid_domains,
-            allow_domains=allow_domains,
-            extra_options=extra_options,
+            owner, viewport=(viewport.width, viewport.height) if viewport else None, policy=policy, options=options
         )
         created = SessionCreated(
             session_id=session.id,
-            status="running",
+            status=SessionStatus.RUNNING,
             viewport=Viewport(width=session.viewport[0], height=session.viewport[1]),
         )
         if starting_point:
             try:
-                nav = await self.navigate(session, url=starting_point)
+                nav = await self.navigate(owner, session.id, url=starting_point)
                 created.current_url, created.events, created.observation = nav.url, nav.events, nav.observation
             except ThinkRunError as exc:
                 created.events = [PageEvent(kind="navigation", message=f"the starting point did not load: {exc}")]
-        return session, created
+        return created
+
+    async def close_session(self, owner: Owner, session_id: str) -> SessionClosed:
+        """End a session at its owner's request; its history stays readable."""
+        session = await self.registry.get(owner, session_id)
+        await self.registry.end(session, SessionStatus.TERMINATED, "closed by client")
+        return SessionClosed(success=True, message="Session terminated", session_id=session.id, status=session.status)
+
+    async def end_session(self, owner: Owner, session_id: str, status: SessionStatus, reason: str) -> None:
+        """End a session with a status and reason (an agent task finishing); nothing when it has ended already."""
+        session = self.registry.live(session_id)
+        if session is not None and session.owner_id == owner.id:
+            await self.registry.end(session, status, reason)
+
+    async def check_url(self, owner: Owner, session_id: str, url: str) -> None:
+        """``url_blocked`` when the session's URL rules refuse ``url``."""
+        session = await self.registry.get(owner, session_id)
+        await session.policy.check(url)
+
+    async def page_url(self, owner: Owner, session_id: str) -> str:
+        """The active tab's URL as the page has it (not redacted: for filling secrets in, never for a model)."""
+        session = await self.registry.get(owner, session_id)
+        return (await session.page()).url
+
+    def add_redactions(self, owner: Owner, session_id: str, redactions: dict[str, str]) -> None:
+        """Values to replace by labels in everything the session records or returns (an agent task's secrets)."""
+        session = self.registry.live(session_id)
+        if session is not None and session.owner_id == owner.id:
+            session.add_redactions(redactions)
+
+    def redact(self, owner: Owner, session_id: str, text: str) -> str:
+        """``text`` with the session's secret values replaced by their labels."""
+        session = self.registry.live(session_id)
+        return session.redact(text) if session is not None and session.owner_id == owner.id else text
+
+    @asynccontextmanager
+    async def in_use(self, owner: Owner, session_id: str, *, avoid_domains: Iterable[str] = ()) -> AsyncIterator[None]:
+        """Hold a session for a piece of work outside a single call (an agent task).
+
+        The idle reaper leaves it alone meanwhile, and ``avoid_domains`` are added to
+        its URL rules until the block ends.
+        """
+        session = await self.registry.get(owner, session_id)
+        avoid = tuple(avoid_domains)
+        before = session.policy
+        if avoid and not all(p in before.avoid for p in avoid):
+            session.policy = before.with_avoided(avoid)
+            await session.ensure_route()
+        session.busy += 1
+        try:
+            yield
+        finally:
+            session.busy -= 1
+            session.touch()
+            session.policy = before
+
+    # -- the wrapper every operation goes through ----------------------------------------
+
+    async def _run(
+        self,
+        owner: Owner,
+        session_id: str | None,
+        type: str,
+        details: dict[str, Any],
+        fn: Callable[[BrowserSession], Awaitable[T]],
+    ) -> T:
+        """Find the session, run ``fn`` under its lock, record the action, translate errors.
+
+        The action is logged under ``details["method"]`` when there is one (act's method is
+        known only after an instruction is resolved), else under ``type``.
+        """
+        session = await self.registry.resolve(owner, session_id)
+        session.busy += 1
+        try:
+            async with session.lock:
+                if not session.is_open:
+                    raise ThinkRunError("session_closed", f"session {session.id} {describe_end(session.end_facts())}", hint=_CLOSED_HINT)
+                session.touch()
+                started = time.monotonic()
+
+                def record(success: bool, error: str | None = None) -> None:
+                    session.record_action(details.get("method") or type, started=started, success=success, details=details, error=error)
+
+                try:
+                    result = await fn(session)
+                except ThinkRunError as exc:
+                    record(False, str(exc))
+                    raise
+                except PlaywrightError as exc:
+                    err = self._translate(session, exc, type)
+                    record(False, str(err))
+                    raise err from exc
+                except asyncio.CancelledError:
+                    record(False, "cancelled")
+                    raise
+                if isinstance(result, ActResult | NavigateResult):
+                    details["url"] = result.url
+                record(True)
+                return result
+        finally:
+            session.busy -= 1
+            session.touch()
+
+    @staticmethod
+    def _translate(session: BrowserSession, exc: PlaywrightError, type: str) -> ThinkRunError:
+        if not session.is_open:
+            return ThinkRunError(
+                "session_closed", f"session {session.id} {describe_end(session.end_facts())} while {type} was running", hint=_CLOSED_HINT
+            )
+        return translate(exc, what=type, blocked_reason=session.last_block)
+
+    # -- operations ----------------------------------------------------------------------
 
     async def navigate(
         self,
-        session: BrowserSession,
+        owner: Owner,
+        session_id: str | None,
         *,
         url: str | None,
         action: Literal["goto", "back", "forward", "reload"] = "goto",
@@ -286,15 +235,17 @@ class BrowserService:
         timeout_ms: int | None = None,
         observe_chars: int | None = None,
     ) -> NavigateResult:
+        """Open a URL (or go back/forward/reload) in the active tab and observe the page."""
         timeout = timeout_ms or self.settings.navigation_timeout_ms
         if action == "goto":
             if not url or not url.strip():
                 raise ThinkRunError("invalid_input", "url is required", hint='e.g. url="https://example.com"')
             url = normalize_url(url)
-            await session.policy.check(url)
         details = {"url": url} if action == "goto" else {"action": action}
 
-        async def go() -> NavigateResult:
+        async def go(session: BrowserSession) -> NavigateResult:
+            if action == "goto":
+                await session.policy.check(url or "")
             page = await session.page()
             session.last_full = None
             watch = session.watch()
@@ -303,12 +254,12 @@ class BrowserService:
                 if action == "goto":
                     try:
                         try:
-                            response = await page.goto(url, wait_until=wait_until, timeout=timeout)  # type: ignore[arg-type]
+                            response = await page.goto(url or "", wait_until=wait_until, timeout=timeout)
                         except PlaywrightError as exc:
                             # A navigation started earlier (an abandoned action, a page script) won the race: once more.
                             if "interrupted by another navigation" not in str(exc):
                                 raise
-                            response = await page.goto(url, wait_until=wait_until, timeout=timeout)  # type: ignore[arg-type]
+                            response = await page.goto(url or "", wait_until=wait_until, timeout=timeout)
                     except PlaywrightError as exc:
                         if "Download is starting" not in str(exc):
                             raise
@@ -327,7 +278,7 @@ class BrowserService:
                 session.unwatch(watch)
             page = await session.page()
             events = session.take_events()
-            obs = await self._observation(session, max_chars=observe_chars)
+            obs = await observation(session, self.settings, max_chars=observe_chars)
             return NavigateResult(
                 session_id=session.id,
                 url=session.redact(page.url),
@@ -337,11 +288,12 @@ class BrowserService:
                 observation=obs,
             )
 
-        return await self.run(session, "navigate", details, go)
+        return await self._run(owner, session_id, "navigate", details, go)
 
     async def observe(
         self,
-        session: BrowserSession,
+        owner: Owner,
+        session_id: str | None,
         *,
         scope: Scope = "viewport",
         max_chars: int | None = None,
@@ -350,16 +302,19 @@ class BrowserService:
     ) -> Observation:
         """The compact observation; with an instruction, also the elements that fit it, best first."""
 
-        async def look() -> Observation:
-            obs = await self._observation(
-                session, scope=scope, max_chars=max_chars, cursor=cursor, events=session.take_events()
-            )
+        async def look(session: BrowserSession) -> Observation:
+            obs = await observation(session, self.settings, scope=scope, max_chars=max_chars, cursor=cursor, events=session.take_events())
             if instruction:
-                page = await session.page()
-                elements = list(session.last_tree.all_elements.values()) if session.last_tree else []
-                if self.ranker is not None:
-                    obs.candidates = await self.ranker(session, page, instruction, elements)
+                model = self._model()
+                if model is not None:
+                    page = await session.page()
+                    tree, _ = await compact_tree(page, "page", timeout_ms=self.settings.action_timeout_ms)
+                    obs.candidates = await model.rank(
+                        url=session.redact(page.url), instruction=instruction,
+                        page_text=session.redact(tree.text), elements=tree.all_elements,
+                    )  # fmt: skip
                 else:
+                    elements = list(session.last_tree.all_elements.values()) if session.last_tree else []
                     obs.candidates = rank_by_name(instruction, elements)
                 if obs.candidates:
                     lines = "\n".join(f'- {c.role} "{c.name}" [ref={c.ref}] score={c.score:g}' for c in obs.candidates)
@@ -371,11 +326,12 @@ class BrowserService:
         details: dict[str, Any] = {"scope": scope, "cursor": cursor}
         if instruction:
             details["instruction"] = instruction
-        return await self.run(session, "observe", details, look)
+        return await self._run(owner, session_id, "observe", details, look)
 
     async def act(
         self,
-        session: BrowserSession,
+        owner: Owner,
+        session_id: str | None,
         *,
         method: str | None,
         ref: str | None = None,
@@ -388,7 +344,7 @@ class BrowserService:
         """Do one method on a target given by ref, selector, or a plain-language instruction."""
         by_instruction = instruction is not None and not (ref or selector)
         if by_instruction:
-            parsed = _parse(instruction or "", method, model_reads_it=self.resolver is not None)
+            parsed = parse_act_instruction(instruction or "", method, model_reads_it=self._model() is not None)
             if parsed is not None:
                 method = method or parsed.method
                 if value is None:
@@ -405,11 +361,11 @@ class BrowserService:
         if instruction:
             details["instruction"] = instruction
 
-        async def do() -> ActResult:
+        async def do(session: BrowserSession) -> ActResult:
             nonlocal ref, method, value
             page = await session.page()
             if by_instruction:
-                resolution = await self.resolve_instruction(session, page, instruction or "", method)
+                resolution = await self._resolve(session, page, instruction or "", method)
                 ref = resolution.ref
                 method = method or resolution.method
                 if value is None:
@@ -421,48 +377,47 @@ class BrowserService:
             before_url, before_page, tabs_before = page.url, page, len(session.pages)
             watch = session.watch()
             try:
-                extra = await actions.perform(session, page, method, target, value, timeout_ms=timeout)
+                extra = await actions.perform(session, page, method or "", target, value, timeout_ms=timeout)
                 await session.settle(watch, page)
             finally:
                 session.unwatch(watch)
             details.update(extra)
             now_page = await session.page()
             events = session.take_events()
-            obs = await self._observation(session, max_chars=observe_chars)
+            obs = await observation(session, self.settings, max_chars=observe_chars)
             return ActResult(
                 session_id=session.id,
-                method=method,
+                method=method or "",
                 ref=ref,
                 selector=selector,
                 url=session.redact(now_page.url),
                 navigated=watch.navigated or now_page.url != before_url,
                 tab_changed=now_page is not before_page or len(session.pages) != tabs_before,
+                active_tab=session.tab_index(now_page),
+                tab_count=len(session.pages),
                 events=events,
                 observation=obs,
             )
 
-        return await self.run(session, "act", details, do)
+        return await self._run(owner, session_id, "act", details, do)
 
-    async def page_tree(self, page: Page) -> TreeText:
-        """The whole page's compact tree (text and elements), not just the viewport."""
-        snap, geo, _ = await self._snapshot(page)
-        return await asyncio.to_thread(_render, snap, geo, "page") if len(snap) > _BIG_SNAPSHOT else _render(snap, geo, "page")
-
-    async def page_elements(self, page: Page) -> list[ElementInfo]:
-        """Every actionable element of the page (whole page, not just the viewport)."""
-        return list((await self.page_tree(page)).all_elements.values())
-
-    async def resolve_instruction(self, session: BrowserSession, page: Page, instruction: str, method: str) -> Resolution:
-        """The element an instruction means: by the LLM resolver when one is configured, else by name matching."""
-        if self.resolver is not None:
-            return await self.resolver(session, page, instruction, method)
-        return resolve_by_name(instruction, await self.page_elements(page), method)
+    async def _resolve(self, session: BrowserSession, page: Page, instruction: str, method: str | None) -> Resolution:
+        """The element an instruction means: by the model when one is available, else by name matching."""
+        tree, _ = await compact_tree(page, "page", timeout_ms=self.settings.action_timeout_ms)
+        model = self._model()
+        if model is None:
+            return resolve_by_name(instruction, list(tree.all_elements.values()), method)
+        return await model.choose(
+            url=session.redact(page.url), instruction=instruction, method=method,
+            page_text=session.redact(tree.text), elements=tree.all_elements,
+        )  # fmt: skip
 
     async def extract(
         self,
-        session: BrowserSession,
+        owner: Owner,
+        session_id: str | None,
         *,
-        format: ExtractFormat = "markdown",
+        format: ExtractFormat = "markdown",  # noqa: A002
         ref: str | None = None,
         selector: str | None = None,
         max_chars: int | None = None,
@@ -473,7 +428,8 @@ class BrowserService:
         """Content of the page or one element; with instruction/schema, structured data read by the model."""
         if ref and selector:
             raise ThinkRunError("invalid_input", "give either ref or selector, not both")
-        if (instruction or schema) and self.extractor is None:
+        model = self._model()
+        if (instruction or schema) and model is None:
             raise ThinkRunError(
                 "backend_unconfigured",
                 "extraction with an instruction or schema needs an LLM backend",
@@ -481,23 +437,23 @@ class BrowserService:
             )
         max_chars = max_chars or self.settings.extract_max_chars
 
-        async def read() -> ExtractResult:
+        async def read(session: BrowserSession) -> ExtractResult:
             page = await session.page()
             target = await actions.locate(page, ref=ref, selector=selector) if (ref or selector) else None
-            if instruction or schema:
+            url = session.redact(page.url)
+            if model is not None and (instruction or schema):
                 content, _ = await read_content(page, target, "markdown")
-                data = await self.extractor(session, page, instruction, schema, session.redact(content))
+                data = await model.extract(url=url, instruction=instruction, schema=schema, content=session.redact(content))
                 text = session.redact(json.dumps(data, ensure_ascii=False, indent=1))
                 return ExtractResult(
-                    session_id=session.id, url=session.redact(page.url), format="json", content=text,
-                    total_chars=len(text), cursor=None, data=data,
-                )  # fmt: skip
+                    session_id=session.id, url=url, format="json", content=text, total_chars=len(text), cursor=None, data=data
+                )
             content, data = await read_content(page, target, format)
             content = session.redact(content)
             piece, next_cursor = paginate(content, max_chars=max_chars, cursor=cursor)
             return ExtractResult(
                 session_id=session.id,
-                url=session.redact(page.url),
+                url=url,
                 format=format,
                 content=piece,
                 total_chars=len(content),
@@ -508,25 +464,27 @@ class BrowserService:
         details = {"format": format, "ref": ref, "selector": selector, "cursor": cursor}
         if instruction:
             details["instruction"] = instruction
-        return await self.run(session, "extract", details, read)
+        return await self._run(owner, session_id, "extract", details, read)
 
     async def screenshot(
         self,
-        session: BrowserSession,
+        owner: Owner,
+        session_id: str | None,
         *,
         full_page: bool = False,
         ref: str | None = None,
         selector: str | None = None,
         max_dimension: int | None = None,
-        format: Literal["png", "jpeg"] = "png",
+        format: Literal["png", "jpeg"] = "png",  # noqa: A002
         quality: int = 80,
     ) -> tuple[ScreenshotResult, bytes]:
+        """A screenshot of the viewport, the full page or one element, saved as an artifact; with the image bytes."""
         if ref and selector:
             raise ThinkRunError("invalid_input", "give either ref or selector, not both")
         if full_page and (ref or selector):
             raise ThinkRunError("invalid_input", "fullPage applies to the page, not to an element")
 
-        async def shoot() -> tuple[ScreenshotResult, bytes]:
+        async def shoot(session: BrowserSession) -> tuple[ScreenshotResult, bytes]:
             page = await session.page()
             target = await actions.locate(page, ref=ref, selector=selector) if (ref or selector) else None
             raw, clipped = await capture(
@@ -549,36 +507,7 @@ class BrowserService:
             )  # fmt: skip
             return result, data
 
-        return await self.run(session, "screenshot", {"fullPage": full_page, "ref": ref, "selector": selector}, shoot)
-
-
-def _render(snap: str, geo: dict[str, Any], scope: Scope) -> Any:
-    return render_tree(parse_snapshot(snap), geometry=Geometry.from_js(geo), scope=scope)
-
-
-def _parse(instruction: str, method: str | None, *, model_reads_it: bool) -> ParsedInstruction | None:
-    """The instruction's verb, target and value; None when only a model can read it."""
-    if not instruction.strip():
-        raise ThinkRunError("invalid_input", "instruction is empty")
-    try:
-        return parse_instruction(instruction)
-    except ValueError as exc:
-        if method is not None:  # "the Email field" with method=fill: the instruction names the target
-            return ParsedInstruction(method=method, target=instruction.strip(), value=None)
-        if model_reads_it:  # "submit the form": the resolver decides (its name matcher says so if it cannot)
-            return None
-        raise ThinkRunError("invalid_input", str(exc), hint='e.g. "click Sign in", "type hello into Search", "press Enter"') from exc
-
-
-def rank_by_name(instruction: str, elements: list[ElementInfo], *, limit: int = 8) -> list[ElementCandidate]:
-    """Elements whose names fit an instruction, by name matching (no model)."""
-    try:
-        parsed = parse_instruction(instruction)
-        target, method, hint = parsed.target or instruction, parsed.method, parsed.role_hint
-    except ValueError:
-        target, method, hint = instruction, None, None
-    ranked = rank_elements(target, elements, method=method, role_hint=hint)[:limit]
-    return [ElementCandidate(ref=c.ref, role=c.role, name=c.name, score=c.score, method=method) for c in ranked]
+        return await self._run(owner, session_id, "screenshot", {"fullPage": full_page, "ref": ref, "selector": selector}, shoot)
 
 
 def _shown(method: str | None, value: str | None) -> str | None:
@@ -586,36 +515,3 @@ def _shown(method: str | None, value: str | None) -> str | None:
     if value is None or method not in ("fill", "type"):
         return value
     return f"<{len(value)} chars>"
-
-
-def resolve_by_name(instruction: str, elements: list[ElementInfo], method: str | None) -> Resolution:
-    """The no-model resolution, or a coded error listing the candidates."""
-    try:
-        result = resolve(instruction, elements, method=method)
-    except ValueError as exc:
-        raise ThinkRunError("invalid_input", str(exc), hint='e.g. "click Sign in", "type hello into Search", "press Enter"') from exc
-    if result.ref:
-        return result
-    raise unresolved(instruction, result.candidates, ambiguous=result.ambiguous)
-
-
-def unresolved(instruction: str, candidates: list[Candidate], *, ambiguous: bool) -> ThinkRunError:
-    cands = "; ".join(f'{c.role} "{c.name}" ref={c.ref}' for c in candidates[:5])
-    listed = [{"ref": c.ref, "role": c.role, "name": c.name, "score": c.score} for c in candidates[:5]]
-    if ambiguous and candidates:
-        return ThinkRunError(
-            "ambiguous_instruction",
-            f"{instruction!r} matches several elements: {cands}",
-            hint="pass the ref of the one you mean",
-            details={"candidates": listed},
-        )
-    return ThinkRunError(
-        "element_not_found",
-        f"nothing on the page matches {instruction!r}" + (f"; closest: {cands}" if cands else ""),
-        hint="observe the page and pass a ref, or rephrase with the element's visible name",
-        details={"candidates": listed},
-    )
-
-
-def _row_of(session: BrowserSession) -> dict[str, Any]:
-    return {"ended_at": session.ended_at, "end_reason": session.end_reason, "status": session.status}

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import secrets as _secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +25,8 @@ from playwright.async_api import BrowserContext, ConsoleMessage, Dialog, Downloa
 from playwright.async_api import Error as PlaywrightError
 
 from ..errors import ThinkRunError
-from ..models import PageEvent
+from ..ids import new_id
+from ..models import OPEN_STATUSES, PageEvent, SessionStatus
 from .guard import guard
 from .policy import UrlPolicy
 
@@ -35,17 +35,13 @@ if TYPE_CHECKING:
     from ..store.records import Records
     from ..store.sessions import SessionRows
 
-__all__ = ["BrowserSession", "ActionWatch", "new_id"]
+__all__ = ["BrowserSession", "ActionWatch"]
 
 log = logging.getLogger(__name__)
 
 _MAX_EVENTS = 50
 _MAX_TEXT = 2_000  # longest console message / URL stored
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}_{_secrets.token_hex(6)}"
 
 
 def _clip(text: str, limit: int = _MAX_TEXT) -> str:
@@ -76,7 +72,7 @@ class BrowserSession:
         self,
         *,
         session_id: str,
-        client_key: str,
+        owner_id: str,
         settings: Settings,
         policy: UrlPolicy,
         rows: SessionRows,
@@ -85,14 +81,14 @@ class BrowserSession:
         options: dict[str, Any],
     ):
         self.id = session_id
-        self.client_key = client_key
+        self.owner_id = owner_id
         self.settings = settings
         self.policy = policy
         self.rows = rows
         self.records = records
         self.viewport = viewport
         self.options = options
-        self.status = "creating"
+        self.status = SessionStatus.CREATING
         self.end_reason: str | None = None
         self.created_at = time.time()
         self.ended_at: float | None = None
@@ -128,7 +124,11 @@ class BrowserSession:
 
     @property
     def is_open(self) -> bool:
-        return self.status in ("creating", "running")
+        return self.status in OPEN_STATUSES
+
+    def end_facts(self) -> dict[str, Any]:
+        """How the session ended, in the shape of its row (for ``describe_end``)."""
+        return {"ended_at": self.ended_at, "end_reason": self.end_reason, "status": self.status}
 
     async def open(self, context: BrowserContext) -> None:
         """Take over a fresh context. Its first tab opens on first use (see :meth:`page`): an unused

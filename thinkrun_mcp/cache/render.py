@@ -20,6 +20,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from ..browser.capture import MAX_FULL_PAGE_HEIGHT, capture, fit_image
 from ..browser.engine import BrowserEngine
+from ..browser.errors import first_line, translate
 from ..browser.extract import read_content
 from ..browser.policy import UrlPolicy
 from ..config import Settings
@@ -35,7 +36,6 @@ _TEXTUAL = re.compile(
     r"^(text/|application/(json|xml|javascript|x-javascript|ecmascript|x-ndjson|yaml|x-yaml|toml)\b"
     r"|[\w.-]+/[\w.-]+\+(json|xml)\b)"
 )
-_NET_ERROR = re.compile(r"net::ERR_[A-Z_]+")
 _GRACE_SECONDS = 10.0
 _LOAD_STATES = ("load", "domcontentloaded", "networkidle")  # no element is named so: waitFor means the load state
 
@@ -160,7 +160,7 @@ class _Render:
                 hint="check the selector (CSS, or text=… for visible text), or raise options.timeout",
             ) from None
         except PlaywrightError as exc:
-            first = _first_line(exc)
+            first = first_line(exc)
             if "selector" in first.lower() or "unexpected token" in first.lower() or "parsing" in first.lower():
                 raise ThinkRunError(
                     "invalid_input",
@@ -195,29 +195,23 @@ class _Render:
         return text
 
     def _failure(self, exc: PlaywrightError) -> ThinkRunError:
-        text = str(exc)
-        if isinstance(exc, PlaywrightTimeout):
-            return ThinkRunError(
-                "timeout", f"loading {self.req.shown} took longer than {self.req.timeout_ms} ms", hint=TIMEOUT_HINT
-            )
-        if "ERR_BLOCKED_BY_CLIENT" in text and self.lane.blocked:
-            return ThinkRunError("url_blocked", f"loading {self.req.shown} was blocked: {self.lane.blocked}")
-        net = _NET_ERROR.search(text)
-        if net:
-            return ThinkRunError(
-                "navigation_failed",
-                f"{self.req.shown} could not be loaded: {net.group(0)}",
-                hint="check the URL; the site may be down or unreachable from this machine",
-            )
-        # Playwright's message names the URL; a sensitive one must not reach logs.
-        detail = type(exc).__name__ if self.req.sensitive else _first_line(exc)
-        return ThinkRunError("navigation_failed", f"{self.req.shown} could not be rendered: {detail}")
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    first = text.splitlines()[0] if text else type(exc).__name__
-    return re.sub(r"^\w+\.\w+: ", "", first)[:300]
+        shown = self.req.shown.replace("{", "{{").replace("}", "}}")
+        rendered = f"{shown} could not be rendered: {{detail}}"
+        return translate(
+            exc,
+            what=f"loading {self.req.shown}",
+            blocked_reason=self.lane.blocked,
+            messages={
+                "timeout": f"loading {shown} took longer than {self.req.timeout_ms} ms",
+                "blocked": f"loading {shown} was blocked: {{detail}}",
+                "network": f"{shown} could not be loaded: {{detail}}",
+                "closed": rendered, "ambiguous": rendered, "other": rendered,
+            },
+            hints={"timeout": TIMEOUT_HINT, "closed": None, "ambiguous": None},
+            codes={"closed": "navigation_failed", "ambiguous": "navigation_failed", "other": "navigation_failed"},
+            # Playwright's message names the URL; a sensitive one must not reach logs.
+            detail=type(exc).__name__ if self.req.sensitive else None,
+        )
 
 
 def _fence_language(content_type: str | None) -> str | None:

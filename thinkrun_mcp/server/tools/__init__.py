@@ -1,17 +1,9 @@
-"""MCP tools, one module per family."""
+"""MCP tools, one module per family; each module lists its tools in ``TOOLS``."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from . import agent, browser, cache, sessions
 
-if TYPE_CHECKING:
-    from ..mcp import ThinkRunMCP
+__all__ = ["ALL_TOOLS"]
 
-
-def register_all(server: ThinkRunMCP) -> None:
-    from . import agent, browser, cache, sessions
-
-    browser.register(server)
-    sessions.register(server)
-    cache.register(server)
-    agent.register(server)
+ALL_TOOLS = [*browser.TOOLS, *sessions.TOOLS, *cache.TOOLS, *agent.TOOLS]

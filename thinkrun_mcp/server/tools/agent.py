@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
 from ...agent.planner import StepRecord
 from ...agent.tasks import DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS, MIN_TIMEOUT_MS, TaskParams
 from ...models import SecretSpec, TaskInfo
-from ..mcp import ThinkRunMCP, camel_case_args, client_key, respond, runtime_of, terse
+from ..app import Ctx, owner_of, respond, runtime_of, terse, tool
+from ..params import Domains, TaskId
 
-TaskId = Annotated[str, Field(min_length=1, max_length=100)]
+__all__ = ["TOOLS"]
+
 Tokens = Annotated[int | None, Field(ge=1_000, le=10_000_000)]
-Domains = Annotated[list[Annotated[str, Field(max_length=253)]] | None, Field(max_length=200)]
 
 
 def _task_text(t: TaskInfo) -> str:
@@ -34,67 +34,69 @@ def _task_text(t: TaskInfo) -> str:
     return "\n".join(lines)
 
 
-def register(server: ThinkRunMCP) -> None:
-    @server.tool(
-        description=(
-            "Run a browser task with an LLM (gemini default, or claude). Returns a taskId at once (poll agent_status) "
-            "or, with wait=true, the result. secrets: [{match: host pattern, fields: {name: value}}] reach pages, "
-            "never the model. "
-            "Example: {\"instruction\": \"Find the price of Blue Widget\", \"startingPoint\": \"https://shop.example\"}"
-        ),
-        annotations=ToolAnnotations(openWorldHint=True, destructiveHint=True),
-    )
-    @camel_case_args
-    async def agent_execute(
-        ctx: Context,
-        instruction: Annotated[str, Field(min_length=1, max_length=10_000)],
-        backend: Literal["gemini", "claude"] | None = None,
-        timeout_ms: Annotated[int, Field(ge=MIN_TIMEOUT_MS, le=MAX_TIMEOUT_MS)] = DEFAULT_TIMEOUT_MS,
-        session_id: Annotated[str | None, Field(max_length=100, description="Queue in this session.")] = None,
-        starting_point: Annotated[str | None, Field(max_length=8192)] = None,
-        avoid_domains: Domains = None,
-        secrets: Annotated[list[terse(SecretSpec)] | None, Field(max_length=50)] = None,
-        output_type: Literal["text", "structured_json", "structured_csv"] = "text",
-        output_schema: Annotated[dict[str, Any] | None, Field(description="JSON Schema for structured_json.")] = None,
-        max_steps: Annotated[int | None, Field(ge=1, le=500)] = None,
-        max_input_tokens: Tokens = None,
-        max_output_tokens: Tokens = None,
-        terminate_on_completion: bool | None = None,
-        wait: bool = False,
-    ) -> Annotated[CallToolResult, TaskInfo]:
-        rt = runtime_of(ctx)
-        params = TaskParams(
-            instruction=instruction, backend=backend, timeout_ms=timeout_ms, session_id=session_id,
-            starting_point=starting_point, avoid_domains=list(avoid_domains or []),
-            secrets=[s.model_dump() for s in secrets] if secrets else None, output_type=output_type,
-            output_schema=output_schema, max_steps=max_steps, max_input_tokens=max_input_tokens,
-            max_output_tokens=max_output_tokens, terminate_on_completion=terminate_on_completion,
-        )  # fmt: skip
-        submitted = await rt.tasks.submit(client_key(ctx), params)
-        if not wait:
-            info = await rt.tasks.status(submitted.task_id)
-            text = (f"Task {info.task_id} is {info.status} on session {info.session_id} with {info.backend}; "
-                    "poll agent_status with its taskId.")  # fmt: skip
-            return respond(info, text)
-        total = float(max_steps or rt.settings.agent_max_steps)
+@tool(
+    description=(
+        "Run a browser task with an LLM (gemini default, or claude). Returns a taskId at once (poll agent_status) "
+        "or, with wait=true, the result. secrets: [{match: host pattern, fields: {name: value}}] reach pages, "
+        "never the model. "
+        "Example: {\"instruction\": \"Find the price of Blue Widget\", \"startingPoint\": \"https://shop.example\"}"
+    ),
+    annotations=ToolAnnotations(openWorldHint=True, destructiveHint=True),
+)
+async def agent_execute(
+    ctx: Ctx,
+    instruction: Annotated[str, Field(min_length=1, max_length=10_000)],
+    backend: Literal["gemini", "claude"] | None = None,
+    timeout_ms: Annotated[int, Field(ge=MIN_TIMEOUT_MS, le=MAX_TIMEOUT_MS)] = DEFAULT_TIMEOUT_MS,
+    session_id: Annotated[str | None, Field(max_length=100, description="Queue in this session.")] = None,
+    starting_point: Annotated[str | None, Field(max_length=8192)] = None,
+    avoid_domains: Domains = None,
+    secrets: Annotated[list[terse(SecretSpec)] | None, Field(max_length=50)] = None,
+    output_type: Literal["text", "structured_json", "structured_csv"] = "text",
+    output_schema: Annotated[dict[str, Any] | None, Field(description="JSON Schema for structured_json.")] = None,
+    max_steps: Annotated[int | None, Field(ge=1, le=500)] = None,
+    max_input_tokens: Tokens = None,
+    max_output_tokens: Tokens = None,
+    terminate_on_completion: bool | None = None,
+    wait: bool = False,
+) -> Annotated[CallToolResult, TaskInfo]:
+    rt = runtime_of(ctx)
+    params = TaskParams(
+        instruction=instruction, backend=backend, timeout_ms=timeout_ms, session_id=session_id,
+        starting_point=starting_point, avoid_domains=list(avoid_domains or []),
+        secrets=[s.model_dump() for s in secrets] if secrets else None, output_type=output_type,
+        output_schema=output_schema, max_steps=max_steps, max_input_tokens=max_input_tokens,
+        max_output_tokens=max_output_tokens, terminate_on_completion=terminate_on_completion,
+    )  # fmt: skip
+    owner = owner_of(ctx)
+    submitted = await rt.tasks.submit(owner, params)
+    if not wait:
+        info = await rt.tasks.status(owner, submitted.task_id)
+        text = (f"Task {info.task_id} is {info.status} on session {info.session_id} with {info.backend}; "
+                "poll agent_status with its taskId.")  # fmt: skip
+        return respond(info, text)
+    total = float(max_steps or rt.settings.agent_max_steps)
 
-        async def progress(step: StepRecord) -> None:
-            await ctx.report_progress(step.step, total, f"step {step.step}: {step.action} — {step.outcome[:200]}")
+    async def progress(step: StepRecord) -> None:
+        await ctx.report_progress(step.step, total, f"step {step.step}: {step.action} — {step.outcome[:200]}")
 
-        info = await rt.tasks.wait(submitted.task_id, progress)
-        return respond(info, _task_text(info))
+    info = await rt.tasks.wait(owner, submitted.task_id, progress)
+    return respond(info, _task_text(info))
 
-    @server.tool(
-        description="Status of an agent task: status, output, error, steps, token usage, times and the last steps.",
-        annotations=ToolAnnotations(readOnlyHint=True),
-    )
-    @camel_case_args
-    async def agent_status(ctx: Context, task_id: TaskId) -> Annotated[CallToolResult, TaskInfo]:
-        info = await runtime_of(ctx).tasks.status(task_id)
-        return respond(info, _task_text(info))
 
-    @server.tool(description="Cancel a running or queued agent task; its session stays usable.")
-    @camel_case_args
-    async def agent_cancel(ctx: Context, task_id: TaskId) -> Annotated[CallToolResult, TaskInfo]:
-        info = await runtime_of(ctx).tasks.cancel(task_id)
-        return respond(info, _task_text(info))
+@tool(
+    description="Status of an agent task: status, output, error, steps, token usage, times and the last steps.",
+    annotations=ToolAnnotations(readOnlyHint=True),
+)
+async def agent_status(ctx: Ctx, task_id: TaskId) -> Annotated[CallToolResult, TaskInfo]:
+    info = await runtime_of(ctx).tasks.status(owner_of(ctx), task_id)
+    return respond(info, _task_text(info))
+
+
+@tool(description="Cancel a running or queued agent task; its session stays usable.")
+async def agent_cancel(ctx: Ctx, task_id: TaskId) -> Annotated[CallToolResult, TaskInfo]:
+    info = await runtime_of(ctx).tasks.cancel(owner_of(ctx), task_id)
+    return respond(info, _task_text(info))
+
+
+TOOLS = [agent_execute, agent_status, agent_cancel]

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult, ToolAnnotations
-from pydantic import Field
 
 from ...models import CacheMetadata, CacheOptions, PageHtml, PageScreenshot, PageText, ScreenshotCacheOptions, TextCacheOptions
-from ..mcp import ThinkRunMCP, camel_case_args, respond, runtime_of, terse
+from ..app import Ctx, respond, runtime_of, terse, tool
+from ..params import Url
 
-Url = Annotated[str, Field(max_length=8192)]
+__all__ = ["TOOLS"]
 
 _READS = ToolAnnotations(readOnlyHint=True)
 
@@ -34,50 +33,51 @@ def _header(m: CacheMetadata) -> str:
     return line + (f"\nNote: {m.note}" if m.note else "")
 
 
-def register(server: ThinkRunMCP) -> None:
-    @server.tool(
-        description=(
-            "Rendered HTML of a URL (no session), cached. options: provider, sensitive (stays local, unstored), "
-            'waitFor (CSS, "text=…" or ms), timeout ms, maxAge s (0: fetch anew). '
-            'Example: {"url": "https://example.com", "options": {"waitFor": "#main"}}'
-        ),
-        annotations=_READS,
-    )
-    @camel_case_args
-    async def page_cache_html(
-        ctx: Context, url: Url, options: HtmlOptions | None = None
-    ) -> Annotated[CallToolResult, PageHtml]:
-        r = await runtime_of(ctx).cache.html(url, options)
-        return respond(r, f"{_header(r.metadata)}\n\n{r.html}")
+@tool(
+    description=(
+        "Rendered HTML of a URL (no session), cached. options: provider, sensitive (stays local, unstored), "
+        'waitFor (CSS, "text=…" or ms), timeout ms, maxAge s (0: fetch anew). '
+        'Example: {"url": "https://example.com", "options": {"waitFor": "#main"}}'
+    ),
+    annotations=_READS,
+)
+async def page_cache_html(
+    ctx: Ctx, url: Url, options: HtmlOptions | None = None
+) -> Annotated[CallToolResult, PageHtml]:
+    r = await runtime_of(ctx).cache.html(url, options)
+    return respond(r, f"{_header(r.metadata)}\n\n{r.html}")
 
-    @server.tool(
-        description=(
-            "Visible text or Markdown of a URL (no session), cached. options as page_cache_html, plus format. "
-            'Example: {"url": "https://example.com", "options": {"format": "markdown"}}'
-        ),
-        annotations=_READS,
-    )
-    @camel_case_args
-    async def page_cache_text(
-        ctx: Context, url: Url, options: TextOptions | None = None
-    ) -> Annotated[CallToolResult, PageText]:
-        r = await runtime_of(ctx).cache.text(url, options)
-        return respond(r, f"{_header(r.metadata)}\n\n{r.text}")
 
-    @server.tool(
-        description=(
-            "PNG of a URL (no session), cached. options as page_cache_html, plus fullPage, maxDimension px. "
-            'Example: {"url": "https://example.com", "options": {"fullPage": true}}'
-        ),
-        annotations=_READS,
-    )
-    @camel_case_args
-    async def page_cache_screenshot(
-        ctx: Context, url: Url, options: ShotOptions | None = None
-    ) -> Annotated[CallToolResult, PageScreenshot]:
-        r, image = await runtime_of(ctx).cache.screenshot(url, options)
-        m = r.metadata
-        text = _header(m)
-        if image is not None:
-            text += f"\nScreenshot {m.width}x{m.height}" + (f", kept at {r.artifact_url}" if r.artifact_url else "")
-        return respond(r, text, image=(image, "image/png") if image is not None else None)
+@tool(
+    description=(
+        "Visible text or Markdown of a URL (no session), cached. options as page_cache_html, plus format. "
+        'Example: {"url": "https://example.com", "options": {"format": "markdown"}}'
+    ),
+    annotations=_READS,
+)
+async def page_cache_text(
+    ctx: Ctx, url: Url, options: TextOptions | None = None
+) -> Annotated[CallToolResult, PageText]:
+    r = await runtime_of(ctx).cache.text(url, options)
+    return respond(r, f"{_header(r.metadata)}\n\n{r.text}")
+
+
+@tool(
+    description=(
+        "PNG of a URL (no session), cached. options as page_cache_html, plus fullPage, maxDimension px. "
+        'Example: {"url": "https://example.com", "options": {"fullPage": true}}'
+    ),
+    annotations=_READS,
+)
+async def page_cache_screenshot(
+    ctx: Ctx, url: Url, options: ShotOptions | None = None
+) -> Annotated[CallToolResult, PageScreenshot]:
+    r, image = await runtime_of(ctx).cache.screenshot(url, options)
+    m = r.metadata
+    text = _header(m)
+    if image is not None:
+        text += f"\nScreenshot {m.width}x{m.height}" + (f", kept at {r.artifact_url}" if r.artifact_url else "")
+    return respond(r, text, image=(image, "image/png") if image is not None else None)
+
+
+TOOLS = [page_cache_html, page_cache_text, page_cache_screenshot]

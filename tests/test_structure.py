@@ -1,0 +1,94 @@
+"""The layering rules of DESIGN.md, checked on the source, and the one Playwright-error table."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+from thinkrun_mcp.browser.errors import RULES, first_line, kind_of, translate
+
+PACKAGE = Path(__file__).resolve().parents[1] / "thinkrun_mcp"
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = ("." * node.level) + (node.module or "")
+            names.add(base)
+            names.update(f"{base}.{a.name}" for a in node.names)
+    return names
+
+
+def _modules(*folders: str) -> list[Path]:
+    return [p for f in folders for p in sorted((PACKAGE / f).rglob("*.py"))]
+
+
+@pytest.mark.parametrize("path", _modules("server", "agent"), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_front_ends_and_the_agent_hold_no_browser_objects(path: Path):
+    imported = _imports(path)
+    assert not [n for n in imported if n.startswith("playwright")], "imports Playwright"
+    assert not [n for n in imported if n.endswith(("browser.session", "BrowserSession", "browser.registry", "SessionRegistry"))]
+
+
+@pytest.mark.parametrize("path", [p for p in PACKAGE.rglob("*.py") if "browser" not in p.relative_to(PACKAGE).parts[:1]],
+                         ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_nothing_outside_browser_reads_the_registrys_internals(path: Path):
+    text = path.read_text(encoding="utf-8")
+    assert "registry._" not in text and "._sessions" not in text
+
+
+def test_server_modules_do_not_import_the_server_entry_point():
+    # server/mcp.py imports the tools; a tool importing it back would be a cycle.
+    for path in _modules("server/tools"):
+        assert not [n for n in _imports(path) if n.endswith(".mcp") or n.endswith(".mcp.create_server")], path
+
+
+@pytest.mark.parametrize(
+    ("message", "kind", "code"),
+    [
+        ("Timeout 5000ms exceeded.\nCall log:\n  - waiting for locator", "timeout", "timeout"),
+        ("net::ERR_NAME_NOT_RESOLVED at https://nowhere.invalid/", "network", "navigation_failed"),
+        ("Target page, context or browser has been closed", "closed", "action_failed"),
+        ("strict mode violation: locator('a') resolved to 3 elements", "ambiguous", "element_not_found"),
+        ("Element is not an <input>", "other", "action_failed"),
+    ],
+)
+def test_playwright_messages_map_to_one_code_each(message: str, kind: str, code: str):
+    exc = PlaywrightError(message)
+    assert kind_of(exc) == kind
+    assert translate(exc, what="click").code == code
+
+
+def test_a_playwright_timeout_is_a_timeout_whatever_its_message():
+    assert translate(PlaywrightTimeout("waiting failed"), what="wait").code == "timeout"
+
+
+def test_blocked_requests_are_url_blocked_only_when_the_policy_said_why():
+    exc = PlaywrightError("net::ERR_BLOCKED_BY_CLIENT at http://ads.example/")
+    assert translate(exc, what="navigate", blocked_reason="ads.example matches avoided domain").code == "url_blocked"
+    assert translate(exc, what="navigate").code == "navigation_failed"
+
+
+def test_callers_name_the_operation_and_may_replace_messages_hints_and_codes():
+    exc = PlaywrightError("Page.goto: Something odd happened\nmore")
+    err = translate(exc, what="loading x", messages={"other": "x could not be rendered: {detail}"}, codes={"other": "navigation_failed"})
+    assert (err.code, err.message) == ("navigation_failed", "x could not be rendered: Something odd happened")
+    assert translate(exc, what="click").message == "click failed: Something odd happened"
+
+
+def test_first_line_drops_playwrights_api_prefix():
+    assert first_line(PlaywrightError("Locator.click: Timeout 100ms exceeded.\nCall log")) == "Timeout 100ms exceeded."
+
+
+def test_every_rule_has_a_known_code():
+    from thinkrun_mcp.errors import CODES
+
+    assert all(rule.code in CODES for rule in RULES)
