@@ -34,8 +34,7 @@ from ..config import Settings
 from ..errors import ThinkRunError
 from ..models import ElementCandidate
 from ..store.tasks import ActCacheRows
-from .backends import ToolSpec, Turn, make_backend
-from .keys import backend_status
+from .backends import Backends, ToolSpec, Turn
 
 __all__ = ["Assist"]
 
@@ -104,6 +103,7 @@ class Assist:
         self.settings = settings
         self.cache = cache
         self.browser = browser
+        self.backends = Backends(settings)
         self.model_calls = 0
 
     def install(self) -> None:
@@ -114,18 +114,14 @@ class Assist:
 
     def backend_name(self) -> str | None:
         """The configured backend to use: the default one if it has a key, else the other, else None."""
-        status = backend_status()
-        preferred = self.settings.default_backend
-        if status[preferred][0]:
-            return preferred
-        return next((name for name, (ok, _) in status.items() if ok), None)
+        return self.backends.available()
 
     async def _ask(self, system: str, prompt: str, tools: list[ToolSpec]) -> tuple[str, dict[str, Any]]:
         name = self.backend_name()
         assert name is not None
         self.model_calls += 1
-        # A client per call: cheap next to the model call, and it follows the SDKs' environment as it is now.
-        backend = make_backend(name, self.settings)
+        # A client per call: cheap next to the model call, and it follows the SDKs' base-URL variables as they are now.
+        backend = self.backends.make(name)
         try:
             reply = await backend.complete(system=system, turns=[Turn(role="user", text=prompt)], tools=tools, max_output_tokens=2048)
         finally:

@@ -36,7 +36,7 @@ from ..models import (
     Viewport,
 )
 from ..store.tasks import TaskRows
-from .backends import Backend, make_backend, require_configured
+from .backends import Backend, Backends
 from .output import check_schema
 from .planner import Outcome, Planner, StepRecord, TaskSpec
 from .secrets import Secrets
@@ -98,13 +98,13 @@ class TaskManager:
         registry: SessionRegistry,
         browser: BrowserService,
         *,
-        backend_factory: Callable[[str, Settings], Backend] = make_backend,
+        backends: Backends | None = None,
     ):
         self.settings = settings
         self.rows = rows
         self.registry = registry
         self.browser = browser
-        self.backend_factory = backend_factory
+        self.backends = backends or Backends(settings)
         self._tasks: dict[str, _Task] = {}
         self._queues: dict[str, asyncio.Lock] = {}
 
@@ -128,7 +128,7 @@ class TaskManager:
         backend = params.backend or self.settings.default_backend
         if backend not in ("gemini", "claude"):
             raise ThinkRunError("invalid_input", f"unknown backend {backend!r}", hint="use gemini or claude")
-        require_configured(backend)
+        self.backends.require(backend)
         if not params.instruction.strip():
             raise ThinkRunError("invalid_input", "instruction is empty", hint="say what the agent should do")
         if not MIN_TIMEOUT_MS <= params.timeout_ms <= MAX_TIMEOUT_MS:
@@ -261,7 +261,7 @@ class TaskManager:
             if not session.is_open:
                 raise ThinkRunError("session_closed", f"session {session.id} ended before the task could start")
             restore_policy = await self._apply_avoid(session, task.spec.avoid_domains)
-            backend = self.backend_factory(task.backend_name, self.settings)
+            backend = self.backends.make(task.backend_name)
             async with asyncio.timeout(task.params.timeout_ms / 1000):
                 if starting_point:
                     await self.browser.navigate(session, url=starting_point)

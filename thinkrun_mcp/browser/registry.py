@@ -90,7 +90,7 @@ class SessionRegistry:
         """Open a new running session (its context and first tab), enforcing the per-client cap."""
         viewport = viewport or (self.settings.viewport_width, self.settings.viewport_height)
         policy = UrlPolicy(
-            schemes=self.settings.schemes,
+            schemes=self.settings.allowed_schemes,
             avoid_domains=avoid_domains or (),
             allow_domains=allow_domains or (),
             block_private=self.settings.block_private_networks,

@@ -253,7 +253,7 @@ class BrowserService:
             from .policy import UrlPolicy
 
             await UrlPolicy(
-                schemes=self.settings.schemes, avoid_domains=avoid_domains or (), allow_domains=allow_domains or (),
+                schemes=self.settings.allowed_schemes, avoid_domains=avoid_domains or (), allow_domains=allow_domains or (),
                 block_private=self.settings.block_private_networks,
             ).check(starting_point)  # fmt: skip
         session = await self.registry.create(

@@ -81,7 +81,7 @@ class PageCache:
         self.settings = settings
         self.rows = rows
         self.dir: Path = settings.data_dir / "cache"
-        self.policy = UrlPolicy(schemes=settings.schemes, block_private=settings.block_private_networks)
+        self.policy = UrlPolicy(schemes=settings.allowed_schemes, block_private=settings.block_private_networks)
         self.renderer = Renderer(settings, engine, self.policy)
         self.cloud = CloudProvider(settings)
         self._state = _State.NEW
