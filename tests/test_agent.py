@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 from tests.conftest import call, call_error, text_of
 from tests.fakes import Delay, Failure, FakeAnthropic, FakeGemini, Reply, ToolCall
@@ -36,20 +37,24 @@ QUERY = "la"  # 15 products: two pages of results
 
 
 # -- fakes wired into the SDKs' standard variables ----------------------------------------
+# The key goes into the environment, for runtimes built during the test, and into the settings of the
+# shared runtime, built before; the base URL stays an environment variable the SDK reads itself.
 
 
 @pytest.fixture
-def gemini(monkeypatch: pytest.MonkeyPatch):
+def gemini(monkeypatch: pytest.MonkeyPatch, runtime):
     with FakeGemini() as fake:
         monkeypatch.setenv("GEMINI_API_KEY", "test-gemini-key")
+        monkeypatch.setattr(runtime.settings, "gemini_api_key", SecretStr("test-gemini-key"))
         monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", fake.base_url)
         yield fake
 
 
 @pytest.fixture
-def claude(monkeypatch: pytest.MonkeyPatch):
+def claude(monkeypatch: pytest.MonkeyPatch, runtime):
     with FakeAnthropic() as fake:
         monkeypatch.setenv("ANTHROPIC_API_KEY", "test-anthropic-key")
+        monkeypatch.setattr(runtime.settings, "anthropic_api_key", SecretStr("test-anthropic-key"))
         monkeypatch.setenv("ANTHROPIC_BASE_URL", fake.base_url)
         yield fake
 

@@ -108,7 +108,7 @@ class RecordingHelp:
     async def choose(self, *, url: str, instruction: str, method: str | None, page_text: str, elements: Mapping[str, ElementInfo]) -> Resolution:
         self.calls.append(("choose", {"url": url, "instruction": instruction, "method": method, "page_text": page_text, "elements": elements}))
         (ref,) = [r for r, e in elements.items() if e.role == "textbox" and e.name == "Email"]
-        return Resolution(method="fill", ref=ref, value="ada@example.com")
+        return Resolution(method="fill", ref=ref, value="grace@example.org")
 
     async def rank(self, *, url: str, instruction: str, page_text: str, elements: Mapping[str, ElementInfo]) -> list[ElementCandidate]:
         self.calls.append(("rank", {"url": url, "instruction": instruction}))
@@ -146,7 +146,7 @@ async def test_model_help_that_is_not_available_leaves_act_to_the_name_matcher(r
     browser = BrowserService(runtime.settings, runtime.registry, help=help)
     sid = (await browser.create_session(ALICE, starting_point=site.url("forms.html"))).session_id
     try:
-        r = await browser.act(ALICE, sid, method=None, instruction='type "ada@example.com" into Email')
+        r = await browser.act(ALICE, sid, method=None, instruction='type "grace@example.org" into Email')
         assert r.method in ("type", "fill") and r.ref
         assert help.calls == []
         assert await _code(browser.extract(ALICE, sid, instruction="anything")) == "backend_unconfigured"

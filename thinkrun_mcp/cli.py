@@ -100,7 +100,7 @@ async def doctor(settings: Settings) -> int:
     """Print what a person needs to know to get the server working; exit 1 if it cannot browse."""
     from importlib.metadata import version as pkg_version
 
-    from .agent.keys import backend_status
+    from .agent.backends import Backends
     from .browser.engine import BrowserEngine, find_browser
     from .errors import ThinkRunError
 
@@ -132,8 +132,8 @@ async def doctor(settings: Settings) -> int:
     except OSError as exc:
         ok = False
         out.append(f"data dir: {data} — NOT writable: {exc}")
-    for name, (configured, variable) in backend_status().items():
-        out.append(f"LLM {name}: " + (f"configured ({variable})" if configured else f"not configured (set {variable})"))
+    for name, (configured, variable) in Backends(settings).status().items():
+        out.append(f"LLM {name}: " + ("configured" if configured else f"not configured (set {variable}, in the environment or .env)"))
     if settings.cloud_url and settings.api_key:
         out.append(f"page cache cloud provider: {settings.cloud_url}")
     else:

@@ -1,18 +1,25 @@
 """Settings, read once at the edge and passed down.
 
-Precedence: CLI flags (passed as keyword arguments) > ``THINKRUN_*`` environment
-variables > a ``.env`` file in the working directory > the defaults below.
+Precedence: CLI flags (passed as keyword arguments) > environment variables >
+a ``.env`` file in the working directory > the defaults below. A field is read
+from ``THINKRUN_<FIELD>``, except the LLM keys, which are read from the SDKs'
+standard variables (``GEMINI_API_KEY``, ``ANTHROPIC_API_KEY``…) so that one
+key serves every tool. An empty variable counts as unset. List fields accept a
+JSON list or today's plain form (comma-separated schemes, shell-quoted flags).
 ``.env.example`` documents every field; ``tests/test_config.py`` keeps the two
 in step.
 """
 
 from __future__ import annotations
 
+import json
+import shlex
+from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["Settings"]
 
@@ -25,6 +32,8 @@ class Settings(BaseSettings):
         env_file=".env",
         env_file_encoding="utf-8",
         extra="ignore",
+        env_ignore_empty=True,  # ``THINKRUN_BROWSER_PATH=`` (as in .env.example) means the default, not ""
+        validate_by_name=True,  # Settings(gemini_api_key=…) as well as the env names
         validate_default=True,
     )
 
@@ -37,7 +46,9 @@ class Settings(BaseSettings):
         default=None, description="Remote browser: Playwright server ws://… or CDP http://… (no local launch)."
     )
     headless: bool = Field(default=True, description="Run the local browser without a window.")
-    browser_args: str = Field(default="", description="Extra Chromium flags, space separated.")
+    browser_args: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Extra Chromium flags: space separated with shell quoting, or a JSON list."
+    )
     viewport_width: int = Field(default=1280, ge=200, le=7680)
     viewport_height: int = Field(default=720, ge=200, le=4320)
 
@@ -53,7 +64,9 @@ class Settings(BaseSettings):
     extract_max_chars: int = Field(default=20_000, ge=1_000, le=1_000_000)
     upload_dir: Path | None = Field(default=None, description="browser_act upload only reads files from here.")
     block_private_networks: bool = Field(default=False, description="Refuse loopback/private addresses.")
-    allowed_schemes: str = Field(default="http,https", description="URL schemes pages may load.")
+    allowed_schemes: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["http", "https"], description="URL schemes pages may load: comma separated, or a JSON list."
+    )
     record_max_rows: int = Field(default=5_000, ge=100, le=1_000_000, description="Per session and log kind.")
 
     # -- page cache ----------------------------------------------------------------------
@@ -71,6 +84,18 @@ class Settings(BaseSettings):
     claude_model: str = Field(default="claude-sonnet-5-5")
     agent_max_steps: int = Field(default=40, ge=1, le=500)
     llm_max_retries: int = Field(default=3, ge=0, le=10)
+    # The SDKs' own variable names, so a key set for other tools works here too; passed to the SDK clients explicitly.
+    gemini_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("THINKRUN_GEMINI_API_KEY", "GOOGLE_API_KEY", "GEMINI_API_KEY"),
+        description="Gemini API key, from GEMINI_API_KEY or GOOGLE_API_KEY; when both are set GOOGLE_API_KEY wins, "
+        "as in google-genai. THINKRUN_GEMINI_API_KEY, when set, wins over both.",
+    )
+    anthropic_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("THINKRUN_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY"),
+        description="Anthropic API key, from ANTHROPIC_API_KEY; THINKRUN_ANTHROPIC_API_KEY, when set, wins over it.",
+    )
 
     # -- logging -------------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO")
@@ -79,6 +104,27 @@ class Settings(BaseSettings):
     @classmethod
     def _expand(cls, value: Path | None) -> Path | None:
         return value.expanduser() if value is not None else None
+
+    @field_validator("allowed_schemes", mode="before")
+    @classmethod
+    def _split_schemes(cls, value: Any) -> Any:
+        items = _without_blanks(_list_from_text(value, split=lambda text: text.split(",")))
+        return [i.lower() if isinstance(i, str) else i for i in items] if isinstance(items, list) else items
+
+    @field_validator("browser_args", mode="before")
+    @classmethod
+    def _split_args(cls, value: Any) -> Any:
+        return _without_blanks(_list_from_text(value, split=shlex.split))
+
+    @classmethod
+    def env_names(cls, field: str) -> tuple[str, ...]:
+        """The environment (and ``.env``) variables ``field`` is read from, the first set one winning."""
+        alias = cls.model_fields[field].validation_alias
+        if isinstance(alias, AliasChoices):
+            return tuple(c for c in alias.choices if isinstance(c, str))
+        if isinstance(alias, str):
+            return (alias,)
+        return (f"{cls.model_config.get('env_prefix', '')}{field}".upper(),)
 
     @property
     def db_path(self) -> Path:
@@ -92,6 +138,17 @@ class Settings(BaseSettings):
     def uploads_dir(self) -> Path:
         return self.upload_dir or (self.data_dir / "uploads")
 
-    @property
-    def schemes(self) -> frozenset[str]:
-        return frozenset(s.strip().lower() for s in self.allowed_schemes.split(",") if s.strip())
+
+def _list_from_text(value: Any, *, split: Callable[[str], list[str]]) -> Any:
+    """A list setting given as text (env, .env): a JSON list, else the field's plain form, split."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    return json.loads(text) if text.startswith("[") else split(text)
+
+
+def _without_blanks(items: Any) -> Any:
+    """Strings stripped, blank ones dropped; anything else is left for validation to judge."""
+    if not isinstance(items, list | tuple):
+        return items
+    return [i.strip() if isinstance(i, str) else i for i in items if not (isinstance(i, str) and not i.strip())]

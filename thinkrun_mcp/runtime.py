@@ -18,6 +18,7 @@ from .browser.registry import SessionRegistry
 from .browser.service import BrowserService
 from .cache.page_cache import PageCache
 from .agent.assist import Assist
+from .agent.backends import Backends
 from .agent.tasks import TaskManager
 from .config import Settings
 from .store.cache import CacheRows
@@ -46,11 +47,12 @@ class Runtime:
         self.records = Records(self.store)
         self.engine = BrowserEngine(settings)
         self.registry = SessionRegistry(settings, self.engine, self.rows, self.records)
-        self.assist = Assist(settings, ActCacheRows(self.store))
+        self.backends = Backends(settings)  # one factory of LLM clients for element help and agent tasks
+        self.assist = Assist(settings, ActCacheRows(self.store), self.backends)
         self.browser = BrowserService(settings, self.registry, help=self.assist)
         self.history = SessionHistory(self.registry, self.rows, self.records)
         self.cache = PageCache(settings, self.engine, CacheRows(self.store))
-        self.tasks = TaskManager(settings, TaskRows(self.store), self.browser)
+        self.tasks = TaskManager(settings, TaskRows(self.store), self.browser, self.backends)
 
     async def start(self) -> None:
         if self.state is not RuntimeState.NEW:

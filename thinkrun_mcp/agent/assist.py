@@ -33,8 +33,7 @@ from ..config import Settings
 from ..errors import ThinkRunError
 from ..models import ElementCandidate
 from ..store.tasks import ActCacheRows
-from .backends import ToolSpec, Turn, make_backend
-from .keys import backend_status
+from .backends import Backends, ToolSpec, Turn
 from .schema import compile_schema, first_error
 
 __all__ = ["Assist"]
@@ -100,9 +99,10 @@ def _norm(instruction: str) -> str:
 class Assist:
     """Model-backed element help (the browser layer's ``ModelHelp``), with a per-site act cache."""
 
-    def __init__(self, settings: Settings, cache: ActCacheRows):
+    def __init__(self, settings: Settings, cache: ActCacheRows, backends: Backends):
         self.settings = settings
         self.cache = cache
+        self.backends = backends
         self.model_calls = 0
 
     def available(self) -> bool:
@@ -110,18 +110,14 @@ class Assist:
 
     def backend_name(self) -> str | None:
         """The configured backend to use: the default one if it has a key, else the other, else None."""
-        status = backend_status()
-        preferred = self.settings.default_backend
-        if status[preferred][0]:
-            return preferred
-        return next((name for name, (ok, _) in status.items() if ok), None)
+        return self.backends.available()
 
     async def _ask(self, system: str, prompt: str, tools: list[ToolSpec]) -> tuple[str, dict[str, Any]]:
         name = self.backend_name()
         assert name is not None
         self.model_calls += 1
-        # A client per call: cheap next to the model call, and it follows the SDKs' environment as it is now.
-        backend = make_backend(name, self.settings)
+        # A client per call: cheap next to the model call, and it follows the SDKs' base-URL variables as they are now.
+        backend = self.backends.make(name)
         try:
             reply = await backend.complete(system=system, turns=[Turn(role="user", text=prompt)], tools=tools, max_output_tokens=2048)
         finally:

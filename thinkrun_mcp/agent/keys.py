@@ -1,22 +1,27 @@
-"""Which LLM backends have an API key, read from the SDKs' own standard variables."""
+"""Which LLM backends have an API key: Settings fields read from the SDKs' standard variables."""
 
 from __future__ import annotations
 
-import os
+from typing import TYPE_CHECKING
 
-__all__ = ["backend_status", "KEY_VARIABLES"]
+if TYPE_CHECKING:
+    from ..config import Settings
 
-# The variables the official SDKs read themselves (google-genai: GEMINI_API_KEY or GOOGLE_API_KEY).
-KEY_VARIABLES: dict[str, tuple[str, ...]] = {
-    "gemini": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
-    "claude": ("ANTHROPIC_API_KEY",),
+__all__ = ["backend_status", "api_key", "KEY_FIELDS"]
+
+# backend → (the Settings field holding its key, the variables to name when it is missing).
+KEY_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "gemini": ("gemini_api_key", ("GEMINI_API_KEY", "GOOGLE_API_KEY")),
+    "claude": ("anthropic_api_key", ("ANTHROPIC_API_KEY",)),
 }
 
 
-def backend_status() -> dict[str, tuple[bool, str]]:
-    """backend → (configured, the variable that is set or should be)."""
-    out = {}
-    for backend, names in KEY_VARIABLES.items():
-        found = next((n for n in names if os.environ.get(n)), None)
-        out[backend] = (found is not None, found or " or ".join(names))
-    return out
+def api_key(settings: Settings, backend: str) -> str | None:
+    """The key of ``backend`` in ``settings``, or None when it has none (an empty key counts as none)."""
+    secret = getattr(settings, KEY_FIELDS[backend][0])
+    return (secret.get_secret_value() or None) if secret is not None else None
+
+
+def backend_status(settings: Settings) -> dict[str, tuple[bool, str]]:
+    """backend → (configured, the variable to set when it is not)."""
+    return {backend: (api_key(settings, backend) is not None, " or ".join(names)) for backend, (_, names) in KEY_FIELDS.items()}

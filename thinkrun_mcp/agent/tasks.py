@@ -39,7 +39,7 @@ from ..models import (
 )
 from ..urls import normalize_url
 from ..store.tasks import TaskRows
-from .backends import Backend, make_backend, require_configured
+from .backends import Backend, Backends
 from .output import check_schema
 from .planner import Outcome, Planner, StepRecord, TaskSpec
 from .secrets import Secrets
@@ -101,13 +101,12 @@ class TaskManager:
         settings: Settings,
         rows: TaskRows,
         browser: BrowserService,
-        *,
-        backend_factory: Callable[[str, Settings], Backend] = make_backend,
+        backends: Backends,
     ):
         self.settings = settings
         self.rows = rows
         self.browser = browser
-        self.backend_factory = backend_factory
+        self.backends = backends
         self._tasks: dict[str, _Task] = {}
         self._finished: collections.deque[str] = collections.deque()
         self._queues: dict[str, tuple[asyncio.Lock, int]] = {}  # session id → (its queue, tasks using it)
@@ -132,7 +131,7 @@ class TaskManager:
         backend = params.backend or self.settings.default_backend
         if backend not in ("gemini", "claude"):
             raise ThinkRunError("invalid_input", f"unknown backend {backend!r}", hint="use gemini or claude")
-        require_configured(backend)
+        self.backends.require(backend)
         if not params.instruction.strip():
             raise ThinkRunError("invalid_input", "instruction is empty", hint="say what the agent should do")
         if not MIN_TIMEOUT_MS <= params.timeout_ms <= MAX_TIMEOUT_MS:
@@ -277,7 +276,7 @@ class TaskManager:
         self._set(task, status=TaskStatus.RUNNING, started_at=time.time())
         try:
             async with self.browser.in_use(task.owner, task.session_id, avoid_domains=task.spec.avoid_domains):
-                backend = self.backend_factory(task.backend_name, self.settings)
+                backend = self.backends.make(task.backend_name)
                 async with asyncio.timeout(task.params.timeout_ms / 1000):
                     if starting_point:
                         await self.browser.navigate(task.owner, task.session_id, url=starting_point)

@@ -226,7 +226,7 @@ class BrowserEngine:
             args = list(LAUNCH_ARGS)
             if hasattr(os, "geteuid") and os.geteuid() == 0:
                 args.append("--no-sandbox")
-            args.extend(a for a in self.settings.browser_args.split() if a)
+            args.extend(self.settings.browser_args)
             return await pw.chromium.launch(
                 executable_path=location.path if location.source != "playwright" else None,
                 headless=self.settings.headless,
@@ -250,9 +250,8 @@ class BrowserEngine:
         options: dict[str, Any] = {"headless": self.settings.headless}
         if self.settings.browser_path:
             options["executablePath"] = self.settings.browser_path
-        extra = [a for a in self.settings.browser_args.split() if a]
-        if extra:
-            options["args"] = extra
+        if self.settings.browser_args:
+            options["args"] = list(self.settings.browser_args)
         return {"x-playwright-launch-options": json.dumps(options)}
 
     def _disconnected(self, browser: Browser) -> None:

@@ -107,7 +107,7 @@ class UrlPolicy:
     ) -> UrlPolicy:
         """The server's rules (schemes, private networks) plus a session's own domain lists."""
         return cls(
-            schemes=settings.schemes,
+            schemes=settings.allowed_schemes,
             avoid_domains=avoid_domains,
             allow_domains=allow_domains,
             block_private=settings.block_private_networks,

@@ -1,7 +1,7 @@
 """Claude through the official ``anthropic`` SDK (Messages API, native tool use).
 
-The key and endpoint come from the SDK's own variables (``ANTHROPIC_API_KEY``,
-``ANTHROPIC_BASE_URL``); the SDK's retries are off because :class:`Backend`
+The key is passed in (from Settings); the endpoint comes from the SDK's own
+``ANTHROPIC_BASE_URL``. The SDK's retries are off because :class:`Backend`
 retries with its own bounded policy.
 """
 
@@ -21,9 +21,9 @@ __all__ = ["ClaudeBackend"]
 class ClaudeBackend(Backend):
     name = "claude"
 
-    def __init__(self, *, model: str, max_retries: int = 3, **kw: Any):
+    def __init__(self, *, model: str, api_key: str, max_retries: int = 3, **kw: Any):
         super().__init__(model=model, max_retries=max_retries, **kw)
-        self._client = anthropic.AsyncAnthropic(max_retries=0, timeout=self.timeout)
+        self._client = anthropic.AsyncAnthropic(api_key=api_key, max_retries=0, timeout=self.timeout)
 
     async def close(self) -> None:
         await self._client.close()

@@ -1,8 +1,8 @@
 """Gemini through the official ``google-genai`` SDK (generateContent, native function calling).
 
-The key and endpoint come from the SDK's own variables (``GEMINI_API_KEY`` /
-``GOOGLE_API_KEY``, ``GOOGLE_GEMINI_BASE_URL``). Model turns are replayed in
-their native form so thought signatures survive, as Gemini 3 requires.
+The key is passed in (from Settings); the endpoint comes from the SDK's own
+``GOOGLE_GEMINI_BASE_URL``. Model turns are replayed in their native form so
+thought signatures survive, as Gemini 3 requires.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ __all__ = ["GeminiBackend"]
 class GeminiBackend(Backend):
     name = "gemini"
 
-    def __init__(self, *, model: str, max_retries: int = 3, **kw: Any):
+    def __init__(self, *, model: str, api_key: str, max_retries: int = 3, **kw: Any):
         super().__init__(model=model, max_retries=max_retries, **kw)
-        self._client = genai.Client(http_options=types.HttpOptions(timeout=int(self.timeout * 1000)))
+        self._client = genai.Client(api_key=api_key, http_options=types.HttpOptions(timeout=int(self.timeout * 1000)))
 
     async def close(self) -> None:
         try:
