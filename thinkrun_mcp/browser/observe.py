@@ -110,6 +110,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ..text import paginate
+
 __all__ = [
     "Node",
     "Snapshot",
@@ -1195,26 +1197,3 @@ def render_tree(
                 break
     return TreeText(text=text, elements=shown, all_elements=r.all, outside=r.outside(nodes))
 
-
-def paginate(text: str, *, max_chars: int, cursor: int = 0) -> tuple[str, int | None]:
-    """Slice ``text`` at a line boundary so the piece has at most ``max_chars`` characters.
-
-    Returns ``(piece, next_cursor)``; ``next_cursor`` is ``None`` at the end. Pieces keep
-    their trailing newline, so concatenating all pieces gives back ``text``. A single
-    line longer than ``max_chars`` is cut (at a space when one is near the limit).
-    """
-    n = len(text)
-    max_chars = max(1, int(max_chars))
-    cursor = max(0, int(cursor or 0))
-    if cursor >= n:
-        return "", None
-    end = cursor + max_chars
-    if end >= n:
-        return text[cursor:], None
-    nl = text.rfind("\n", cursor, end)  # the piece may end with this newline (index nl, length nl+1-cursor)
-    if nl >= cursor:
-        cut = nl + 1
-    else:
-        sp = text.rfind(" ", cursor + max_chars // 2, end)
-        cut = sp + 1 if sp >= 0 else end
-    return text[cursor:cut], cut

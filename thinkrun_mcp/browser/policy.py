@@ -35,6 +35,7 @@ from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from ..errors import ThinkRunError
+from ..text import clip
 
 __all__ = ["UrlPolicy", "normalize_pattern", "host_matches"]
 
@@ -146,7 +147,7 @@ class UrlPolicy:
         if reason:
             raise ThinkRunError(
                 "url_blocked",
-                f"{_short(url)} is blocked: {reason}",
+                f"{clip(url, 200)} is blocked: {reason}",
                 hint="choose another URL; the session's URL rules are set by session_create (avoidDomains/allowDomains)",
             )
 
@@ -215,7 +216,3 @@ def _literal_private(host: str) -> bool:
         pass
     ip = _ipv4_number(host)
     return ip is not None and _ip_is_private(ip)
-
-
-def _short(url: str, limit: int = 200) -> str:
-    return url if len(url) <= limit else url[: limit - 1] + "…"

@@ -33,6 +33,7 @@ from ..models import (
     SessionCreated,
     Viewport,
 )
+from ..urls import normalize_url
 from . import act as actions
 from .capture import capture, fit_image
 from .extract import ExtractFormat, read_content
@@ -48,20 +49,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Scope = Literal["viewport", "page"]
 WaitUntil = Literal["load", "domcontentloaded", "networkidle", "commit"]
-_HOSTLIKE = re.compile(r"^[\w.-]+(:\d+)?(/.*)?$")
 _BIG_SNAPSHOT = 150_000  # chars; parse/render larger snapshots off the event loop
-
-
-def normalize_url(url: str) -> str:
-    """Trim, and add a scheme to bare hosts ("example.com" → https://, "localhost:8000" → http://)."""
-    url = url.strip()
-    if "://" in url or url.startswith(("about:", "data:", "javascript:", "file:", "chrome:", "blob:", "view-source:")):
-        return url
-    if _HOSTLIKE.match(url):
-        host = url.split("/", 1)[0].split(":", 1)[0]
-        local = host in ("localhost", "127.0.0.1") or host.endswith(".localhost")
-        return ("http://" if local else "https://") + url
-    return url
 
 
 class BrowserService:

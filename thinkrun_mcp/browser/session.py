@@ -27,6 +27,7 @@ from playwright.async_api import Error as PlaywrightError
 
 from ..errors import ThinkRunError
 from ..models import PageEvent
+from ..text import clip
 from .guard import guard
 from .policy import UrlPolicy
 
@@ -49,7 +50,7 @@ def new_id(prefix: str) -> str:
 
 
 def _clip(text: str, limit: int = _MAX_TEXT) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return clip(text, limit)
 
 
 @dataclass
