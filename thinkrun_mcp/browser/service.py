@@ -34,7 +34,7 @@ from ..models import (
     Viewport,
 )
 from ..urls import normalize_url
-from . import act as actions
+from . import actions
 from .capture import capture, fit_image
 from .extract import ExtractFormat, read_content
 from .instruction import Candidate, ParsedInstruction, Resolution, parse_instruction, rank_elements, resolve

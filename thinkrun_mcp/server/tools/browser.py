@@ -8,7 +8,7 @@ from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
-from ...browser.act import ActMethod
+from ...browser.actions import ActMethod
 from ...models import ActResult, ExtractResult, NavigateResult, Observation, PageEvent, ScreenshotResult
 from ..mcp import ThinkRunMCP, camel_case_args, client_key, respond, runtime_of
 
