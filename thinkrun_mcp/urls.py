@@ -1,4 +1,4 @@
-"""URL helpers shared by the browser and the page cache."""
+"""URL helpers shared by the browser sessions, the agent and the page cache."""
 
 from __future__ import annotations
 

@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..browser.actions import model_methods
 from ..browser.instruction import Resolution
 from ..browser.observe import ElementInfo, paginate
 from ..config import Settings
@@ -42,7 +43,7 @@ log = logging.getLogger(__name__)
 
 PAGE_CHARS = 12_000
 CONTENT_CHARS = 40_000
-_METHODS = ["click", "dblclick", "hover", "fill", "type", "press", "select", "check", "uncheck", "focus", "scroll"]
+_METHODS = model_methods()
 
 _CHOOSE = ToolSpec(
     "choose",

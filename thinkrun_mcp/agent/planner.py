@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..browser.actions import model_methods
 from ..browser.service import BrowserService
 from ..errors import ThinkRunError
 from ..models import Owner, TaskStatus
@@ -38,7 +39,7 @@ MAX_MALFORMED = 3  # consecutive turns without a usable tool call
 MAX_OUTPUT_RETRIES = 3
 MAX_OUTPUT_TOKENS_PER_TURN = 4_096
 
-_ACT_METHODS = ["click", "dblclick", "hover", "fill", "type", "press", "select", "check", "uncheck", "focus"]
+_ACT_METHODS = [m for m in model_methods() if m != "scroll"]  # scroll is a tool of its own
 
 
 def _obj(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:

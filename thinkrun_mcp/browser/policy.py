@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ..errors import ThinkRunError
+from ..text import clip
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -169,7 +170,7 @@ class UrlPolicy:
         if reason:
             raise ThinkRunError(
                 "url_blocked",
-                f"{_short(url)} is blocked: {reason}",
+                f"{clip(url, 200)} is blocked: {reason}",
                 hint="choose another URL; the session's URL rules are set by session_create (avoidDomains/allowDomains)",
             )
 
@@ -238,7 +239,3 @@ def _literal_private(host: str) -> bool:
         pass
     ip = _ipv4_number(host)
     return ip is not None and _ip_is_private(ip)
-
-
-def _short(url: str, limit: int = 200) -> str:
-    return url if len(url) <= limit else url[: limit - 1] + "…"

@@ -26,6 +26,7 @@ from playwright.async_api import Page
 
 from ..config import Settings
 from ..errors import ThinkRunError
+from ..ids import new_id
 from ..models import (
     ActResult,
     ExtractResult,
@@ -39,17 +40,16 @@ from ..models import (
     SessionStatus,
     Viewport,
 )
+from ..text import paginate
 from ..urls import normalize_url
-from . import act as actions
+from . import actions
 from .capture import capture, fit_image
 from .errors import translate
 from .extract import ExtractFormat, read_content
 from .help import ModelHelp, parse_act_instruction, rank_by_name, resolve_by_name
 from .instruction import Resolution
-from .observe import paginate
 from .policy import UrlPolicy
 from .registry import SessionRegistry, describe_end
-from ..ids import new_id
 from .session import BrowserSession
 from .view import Scope, compact_tree, observation
 

@@ -27,6 +27,7 @@ from playwright.async_api import Error as PlaywrightError
 from ..errors import ThinkRunError
 from ..ids import new_id
 from ..models import OPEN_STATUSES, PageEvent, SessionStatus
+from ..text import clip
 from .guard import guard
 from .policy import UrlPolicy
 
@@ -45,7 +46,7 @@ _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def _clip(text: str, limit: int = _MAX_TEXT) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return clip(text, limit)
 
 
 @dataclass

@@ -38,7 +38,6 @@ from typing import Any
 
 from ..browser.engine import BrowserEngine
 from ..browser.policy import UrlPolicy
-from ..browser.service import normalize_url
 from ..config import Settings
 from ..errors import ThinkRunError
 from ..models import (
@@ -51,6 +50,8 @@ from ..models import (
     TextCacheOptions,
 )
 from ..store.cache import CacheRows, IndexRow
+from ..text import clip
+from ..urls import normalize_url
 from .cloud import CloudProvider
 from .render import TIMEOUT_HINT, Renderer
 from .request import CacheRequest, Fetched, Kind, canonical_url, without_password
@@ -172,7 +173,7 @@ class PageCache:
             )
         reason = await self.policy.averdict(url)
         if reason:
-            shown = "the sensitive URL" if sensitive else (url if len(url) <= 200 else url[:199] + "…")
+            shown = "the sensitive URL" if sensitive else clip(url, 200)
             raise ThinkRunError(
                 "url_blocked",
                 f"{shown} is blocked: {reason}",

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
+from ..text import clip
+
 __all__ = ["CacheRequest", "Fetched", "Kind", "canonical_url"]
 
 Kind = Literal["html", "text", "screenshot"]
@@ -68,7 +70,7 @@ class CacheRequest:
         if self.sensitive:
             return "the sensitive URL"
         url = without_password(self.url)
-        return url if len(url) <= 200 else url[:199] + "…"
+        return clip(url, 200)
 
 
 @dataclass(slots=True)

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
-from ...browser.act import ActMethod
+from ...browser.actions import ActMethod
 from ...models import ActResult, ExtractResult, NavigateResult, Observation, PageEvent, ScreenshotResult
 from ..app import Ctx, owner_of, respond, runtime_of, tool
 from ..params import Cursor, MaxChars, OptionalSessionId, Ref, Selector

@@ -1,61 +1,125 @@
-"""Acting on a page: find the target (ref or selector) and perform one method on it."""
+"""Acting on a page: the act methods, finding the target (ref or selector), performing one method.
+
+:data:`ACT_METHODS` is the one table of act methods: what each needs (a target, a
+value), a value example for the error hint, a one-line description, and whether a
+model may choose it on its own. Everything else reads it: the ``ActMethod`` type of
+the tool signatures, :func:`check_arguments`, :func:`needs_target`, the instruction
+grammar's verbs (:mod:`~thinkrun_mcp.browser.instruction`) and the agent layer
+(:func:`model_methods`).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal
 
 from playwright.async_api import Locator, Page
 from playwright.async_api import Error as PlaywrightError
 
 from ..errors import ThinkRunError
+from .errors import first_line
 
 if TYPE_CHECKING:
     from .session import BrowserSession
 
-__all__ = ["ActMethod", "METHODS", "locate", "perform", "needs_target", "check_arguments"]
+__all__ = [
+    "ActSpec",
+    "ACT_METHODS",
+    "ActMethod",
+    "METHODS",
+    "model_methods",
+    "needs_target",
+    "check_arguments",
+    "locate",
+    "perform",
+]
 
-ActMethod = Literal[
-    "click", "dblclick", "hover", "fill", "type", "press", "select", "check", "uncheck",
-    "scroll", "focus", "upload", "wait", "switch_tab", "close_tab", "dialog",
-]  # fmt: skip
-METHODS: tuple[str, ...] = get_args(ActMethod)
+TargetRule = Literal["required", "optional", "none"]
 
-_TARGETED = {"click", "dblclick", "hover", "fill", "select", "check", "uncheck", "focus", "upload"}
-_MAY_TARGET = {"type", "press", "scroll"}
-_VALUE_REQUIRED = {"fill", "type", "press", "select", "upload", "wait", "switch_tab", "dialog"}
+
+@dataclass(frozen=True, slots=True)
+class ActSpec:
+    """What one act method needs and how it is described.
+
+    Attributes:
+        target: Whether the method acts on an element (ref, selector or instruction):
+            ``"required"``, ``"optional"`` (else the page or the focused element) or ``"none"``.
+        value_required: Whether the method needs ``value``.
+        description: One line saying what the method does.
+        value_example: The example shown in the hint when a required value is missing.
+        by_model: Whether a model choosing an element's action on its own may pick it.
+    """
+
+    target: TargetRule
+    value_required: bool
+    description: str
+    value_example: str | None = None
+    by_model: bool = False
+
+
+ACT_METHODS: dict[str, ActSpec] = {
+    "click": ActSpec("required", False, "Click the element.", by_model=True),
+    "dblclick": ActSpec("required", False, "Double-click the element.", by_model=True),
+    "hover": ActSpec("required", False, "Move the mouse over the element.", by_model=True),
+    "fill": ActSpec("required", True, "Replace the text of a field.", 'value="ada@example.com"', by_model=True),
+    "type": ActSpec("optional", True, "Type keystrokes into the element or the focus.", 'value="hello"', by_model=True),
+    "press": ActSpec("optional", True, "Press a key or a combination.", 'value="Enter"', by_model=True),
+    "select": ActSpec("required", True, "Choose an option of a list.", 'value="Japan"', by_model=True),
+    "check": ActSpec("required", False, "Tick a checkbox, radio button or switch.", by_model=True),
+    "uncheck": ActSpec("required", False, "Untick a checkbox or switch.", by_model=True),
+    "scroll": ActSpec("optional", False, "Bring the element into view, or scroll the page.", by_model=True),
+    "focus": ActSpec("required", False, "Move the keyboard focus to the element.", by_model=True),
+    "upload": ActSpec("required", True, "Give a file input files from the upload folder.", 'value="report.pdf"'),
+    "wait": ActSpec("none", True, "Wait for a time, a text, a URL or a selector.", 'value="text=Welcome" or "1500"'),
+    "switch_tab": ActSpec("none", True, "Make another tab the active one.", 'value="2"'),
+    "close_tab": ActSpec("none", False, "Close a tab (the active one without a value)."),
+    "dialog": ActSpec("none", True, "Answer the next dialog.", 'value="accept", "dismiss" or "accept:answer"'),
+}
+
+# At run time a Literal of the table's keys, so tool signatures and their JSON schema list
+# exactly these methods; a type checker cannot evaluate that expression and sees a str.
+if TYPE_CHECKING:
+    ActMethod = str
+else:
+    ActMethod = Literal[tuple(ACT_METHODS)]
+METHODS: tuple[str, ...] = tuple(ACT_METHODS)
+
 _REF = re.compile(r"^(?:f\d+)?e\d+$")
 _MAX_WAIT_MS = 60_000
 
 
+def model_methods() -> list[str]:
+    """The methods a model may choose on its own when it picks an element's action, in table order."""
+    return [name for name, spec in ACT_METHODS.items() if spec.by_model]
+
+
 def needs_target(method: str) -> bool:
-    return method in _TARGETED
+    """Whether ``method`` must be given an element (ref, selector or instruction)."""
+    spec = ACT_METHODS.get(method)
+    return spec is not None and spec.target == "required"
 
 
 def check_arguments(method: str, *, ref: str | None, selector: str | None, value: str | None) -> None:
     """Reject impossible argument combinations before touching the page."""
-    if method not in METHODS:
+    spec = ACT_METHODS.get(method)
+    if spec is None:
         raise ThinkRunError("invalid_input", f"unknown method {method!r}", hint=f"use one of: {', '.join(METHODS)}")
     if ref and selector:
         raise ThinkRunError("invalid_input", "give either ref or selector, not both", hint="refs come from the latest observation")
-    if method in _TARGETED and not (ref or selector):
+    if spec.target == "required" and not (ref or selector):
         raise ThinkRunError(
             "invalid_input",
             f"method {method!r} needs a target",
             hint="pass ref (e.g. ref=\"e12\" from the observation), selector, or instruction",
         )
-    if method not in _TARGETED | _MAY_TARGET and (ref or selector):
+    if spec.target == "none" and (ref or selector):
         raise ThinkRunError("invalid_input", f"method {method!r} takes no ref or selector")
-    if method in _VALUE_REQUIRED and value is None:
-        examples = {
-            "fill": 'value="ada@example.com"', "type": 'value="hello"', "press": 'value="Enter"',
-            "select": 'value="Japan"', "upload": 'value="report.pdf"', "wait": 'value="text=Welcome" or "1500"',
-            "switch_tab": 'value="2"', "dialog": 'value="accept", "dismiss" or "accept:answer"',
-        }  # fmt: skip
-        raise ThinkRunError("invalid_input", f"method {method!r} needs a value", hint=examples[method])
+    if spec.value_required and value is None:
+        raise ThinkRunError("invalid_input", f"method {method!r} needs a value", hint=spec.value_example)
 
 
 async def locate(page: Page, *, ref: str | None, selector: str | None) -> Locator:
@@ -85,7 +149,7 @@ async def locate(page: Page, *, ref: str | None, selector: str | None) -> Locato
     try:
         count = await loc.count()
     except PlaywrightError as exc:
-        raise ThinkRunError("invalid_input", f"bad selector {selector[:100]!r}: {_first_line(exc)}") from exc
+        raise ThinkRunError("invalid_input", f"bad selector {selector[:100]!r}: {first_line(exc)}") from exc
     if count == 0:
         raise ThinkRunError(
             "element_not_found",
@@ -251,7 +315,7 @@ async def _wait(page: Page, value: str, timeout: int) -> dict[str, Any]:
             raise
         raise ThinkRunError(
             "invalid_input",
-            f"cannot wait for {value[:100]!r}: {_first_line(exc)}",
+            f"cannot wait for {value[:100]!r}: {first_line(exc)}",
             hint='use "1500" (ms), "text=Welcome", "gone=Loading", "url=/account" or a CSS selector',
         ) from exc
     return {"waitedFor": "selector"}
@@ -318,8 +382,3 @@ def _upload_paths(value: str, root: Path) -> list[Path]:
             raise ThinkRunError("invalid_input", f"no file {name!r} in the upload folder {root}")
         out.append(p)
     return out
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
