@@ -412,7 +412,7 @@ async def test_tasks_left_running_by_a_crashed_process_are_failed_on_start(runti
     await store.open()
     rows = TaskRows(store)
     for status in ("running", "pending", "completed"):
-        await rows.insert(id=f"task_{status}", session_id="ses_x", client_key="local", status=status, backend="gemini",
+        await rows.insert(task_id=f"task_{status}", session_id="ses_x", owner_id="local", status=status, backend="gemini",
                           model="m", instruction="i", params={}, created_at=time.time())  # fmt: skip
     await store.close()
     async with runtime_factory(data_dir=data) as rt:

@@ -190,7 +190,7 @@ class TaskManager:
             "maxOutputTokens": params.max_output_tokens, "terminateOnCompletion": terminate,
         }  # fmt: skip
         await self.rows.insert(
-            id=task.id, session_id=session_id, client_key=owner.id, status=task.status, backend=backend, model=model,
+            task_id=task.id, session_id=session_id, owner_id=owner.id, status=task.status, backend=backend, model=model,
             instruction=params.instruction, params=stored, created_at=task.created_at,
         )  # fmt: skip
         self._tasks[task.id] = task
@@ -274,7 +274,8 @@ class TaskManager:
 
     async def _attempt(self, task: _Task, starting_point: str | None) -> Outcome:
         backend: Backend | None = None
-        self._set(task, status=TaskStatus.RUNNING, started_at=time.time())
+        task.status, task.started_at = TaskStatus.RUNNING, time.time()
+        self.rows.update(task.id, status=task.status, started_at=task.started_at)
         try:
             async with self.browser.in_use(task.owner, task.session_id, avoid_domains=task.spec.avoid_domains):
                 backend = self.backend_factory(task.backend_name, self.settings)
@@ -312,10 +313,9 @@ class TaskManager:
             output = self._redact(task, output)
         elif output is not None:
             output = json.loads(self._redact(task, json.dumps(output, ensure_ascii=False)))
-        self._set(
-            task, status=outcome.status, output=output, error=self._redact(task, outcome.error) if outcome.error else None,
-            completed_at=time.time(),
-        )  # fmt: skip
+        task.status, task.output, task.completed_at = outcome.status, output, time.time()
+        task.error = self._redact(task, outcome.error) if outcome.error else None
+        self.rows.update(task.id, status=task.status, output=task.output, error=task.error, completed_at=task.completed_at)
         try:
             if task.terminate and outcome.status != TaskStatus.CANCELLED:
                 status = SessionStatus.COMPLETED if outcome.status == TaskStatus.COMPLETED else SessionStatus.TERMINATED
@@ -353,11 +353,6 @@ class TaskManager:
             except Exception:
                 log.debug("task step listener failed", exc_info=True)
 
-    def _set(self, task: _Task, **fields: Any) -> None:
-        for k, v in fields.items():
-            setattr(task, k, v)
-        self.rows.update(task.id, **fields)
-
     # -- reading, cancelling, waiting -----------------------------------------------------
 
     def _own(self, owner: Owner, task_id: str) -> _Task | None:
@@ -376,17 +371,17 @@ class TaskManager:
                 last_steps=list(task.recent),
             )  # fmt: skip
         row = await self.rows.get(task_id)
-        if row is None or row["client_key"] != owner.id:
+        if row is None or row.owner_id != owner.id:
             raise ThinkRunError("task_not_found", f"no task {task_id!r}", hint="agent_execute returns the taskId")
         steps = await self.rows.steps(task_id, last=LAST_STEPS)
         return TaskInfo(
-            task_id=row["id"], session_id=row["session_id"], status=row["status"], backend=row["backend"], model=row["model"],
-            output=row["output"], output_type=row["params"].get("outputType", "text"), error=row["error"], steps=row["steps"],
-            usage=TokenUsage(input_tokens=row["input_tokens"], output_tokens=row["output_tokens"]),
-            created_at=ts(row["created_at"]), started_at=ts(row["started_at"]), completed_at=ts(row["completed_at"]),
+            task_id=row.id, session_id=row.session_id, status=row.status, backend=row.backend, model=row.model,
+            output=row.output, output_type=row.params.get("outputType", "text"), error=row.error, steps=row.steps,
+            usage=TokenUsage(input_tokens=row.input_tokens, output_tokens=row.output_tokens),
+            created_at=ts(row.created_at), started_at=ts(row.started_at), completed_at=ts(row.completed_at),
             last_steps=[
-                TaskStep(step=s["step"], action=s["action"], args=s["args"], outcome=s["outcome"], success=s["success"],
-                         url=s["url"], timestamp=ts(s["ts"]), duration=s["duration_ms"])  # fmt: skip
+                TaskStep(step=s.step, action=s.action, args=s.args, outcome=s.outcome, success=s.success,
+                         url=s.url, timestamp=ts(s.ts), duration=s.duration_ms)  # fmt: skip
                 for s in steps
             ],
         )  # fmt: skip
