@@ -18,9 +18,8 @@ from tests.conftest import held_client, make_settings
 from tests.fakes import FakeGemini, Reply, ToolCall
 from tests.fakes.steps import act, done, ref_of, sign_in
 from tests.site_server import VALID_EMAIL, VALID_PASSWORD
-from thinkrun_mcp.agent.tasks import TaskParams
 from thinkrun_mcp.runtime import Runtime
-from thinkrun_mcp.models import Owner
+from thinkrun_mcp.models import Owner, TaskRequest
 from thinkrun_mcp.server.mcp import create_server
 from thinkrun_mcp.store.tasks import TaskStepRow
 
@@ -70,7 +69,7 @@ async def _planner(rt: Runtime, fake: FakeGemini, site) -> list[Row]:
     harness, prompts, model = [], [], []
     for _ in range(RUNS):
         fake.push(*ten_steps())
-        sub = await rt.tasks.submit(owner, TaskParams(instruction="List the products matching 'la'", starting_point=site.url("login.html"), secrets=SECRETS))
+        sub = await rt.tasks.submit(owner, TaskRequest(instruction="List the products matching 'la'", starting_point=site.url("login.html"), secrets=SECRETS))
         info = await rt.tasks.wait(owner, sub.task_id)
         assert info.status == "completed", info.error
         steps = await rt.tasks.rows.steps(sub.task_id, last=1_000)
