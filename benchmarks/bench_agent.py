@@ -18,10 +18,10 @@ from tests.conftest import held_client, make_settings
 from tests.fakes import FakeGemini, Reply, ToolCall
 from tests.fakes.steps import act, done, ref_of, sign_in
 from tests.site_server import VALID_EMAIL, VALID_PASSWORD
-from thinkrun_mcp.agent.tasks import TaskParams
 from thinkrun_mcp.runtime import Runtime
-from thinkrun_mcp.models import Owner
+from thinkrun_mcp.models import Owner, TaskRequest
 from thinkrun_mcp.server.mcp import create_server
+from thinkrun_mcp.store.tasks import TaskStepRow
 
 SECTION = "agent"
 RUNS = 5
@@ -69,26 +69,25 @@ async def _planner(rt: Runtime, fake: FakeGemini, site) -> list[Row]:
     harness, prompts, model = [], [], []
     for _ in range(RUNS):
         fake.push(*ten_steps())
-        sub = await rt.tasks.submit(owner, TaskParams(instruction="List the products matching 'la'", starting_point=site.url("login.html"), secrets=SECRETS))
+        sub = await rt.tasks.submit(owner, TaskRequest(instruction="List the products matching 'la'", starting_point=site.url("login.html"), secrets=SECRETS))
         info = await rt.tasks.wait(owner, sub.task_id)
         assert info.status == "completed", info.error
-        steps = await rt.store.fetch(
-            "SELECT step, ts, model_ms, prompt_chars FROM task_steps WHERE task_id = ? ORDER BY id", (sub.task_id,)
-        )
-        task = await rt.store.fetch_one("SELECT started_at FROM tasks WHERE id = ?", (sub.task_id,))
+        steps = await rt.tasks.rows.steps(sub.task_id, last=1_000)
+        task = await rt.tasks.rows.get(sub.task_id)
+        assert task is not None and task.started_at is not None
         # A step's wall time runs from the previous step's record (or the task's start) to its own;
         # the harness time is that minus the model call.
-        previous = task["started_at"]
-        by_step: dict[int, list] = {}
+        previous = task.started_at
+        by_step: dict[int, list[TaskStepRow]] = {}
         for s in steps:
-            by_step.setdefault(s["step"], []).append(s)
+            by_step.setdefault(s.step, []).append(s)
         for number in sorted(by_step):
             group = by_step[number]
-            end = max(s["ts"] for s in group)
-            model_ms = sum(s["model_ms"] for s in group)
+            end = max(s.ts for s in group)
+            model_ms = sum(s.model_ms for s in group)
             harness.append((end - previous) * 1000 - model_ms)
             model.append(model_ms)
-            prompts.append(max(s["prompt_chars"] for s in group))
+            prompts.append(max(s.prompt_chars for s in group))
             previous = end
     first_step_note = "incl. the starting point load in step 1"
     return [

@@ -7,7 +7,8 @@ Every expected failure is a :class:`ThinkRunError` carrying a code from
 - REST: the code's HTTP status and ``{"error": {"code", "message", "hint"}}``.
 
 Anything else that escapes a service is a bug: the front end logs its
-traceback and reports ``internal_error``.
+traceback and reports ``internal_error``. Input that fails a pydantic model
+becomes ``invalid_input`` naming each bad field (:func:`invalid_input`).
 
 Codes (HTTP status)::
 
@@ -41,7 +42,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["CODES", "ThinkRunError", "http_status"]
+from pydantic import ValidationError
+
+__all__ = ["CODES", "ThinkRunError", "http_status", "invalid_input"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,3 +123,16 @@ def http_status(code: str) -> int:
     """The HTTP status of an error code (500 for an unknown one)."""
     entry = CODES.get(code)
     return entry.status if entry else 500
+
+
+def invalid_input(exc: ValidationError, *, hint: str = "see the tool's input schema") -> ThinkRunError:
+    """``invalid_input`` naming each field that failed validation, what was wrong and (briefly) what was given."""
+    parts = []
+    for err in exc.errors()[:8]:
+        loc = ".".join(str(p) for p in err["loc"]) or "arguments"
+        value = err.get("input")
+        shown = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
+        if len(shown) > 60:
+            shown = shown[:57] + "…"
+        parts.append(f"{loc}: {err['msg']} (got {shown})" if err["type"] != "missing" else f"{loc}: required")
+    return ThinkRunError("invalid_input", "; ".join(parts), hint=hint)

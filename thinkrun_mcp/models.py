@@ -13,9 +13,22 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
+# Two pure helpers of the agent layer (no state, no I/O): the request checks its own schema and secrets with them.
+from .agent.schema import compile_schema
+from .agent.secrets import Secrets
+from .errors import ThinkRunError, invalid_input
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,6 +306,69 @@ class SecretSpec(Model):
     fields: dict[str, str] = Field(description="name → value; the model sees <secret:name>.")
 
 
+# The limits of a task request, shared by TaskRequest, InitialTask and the agent_execute tool's arguments.
+MIN_TIMEOUT_MS, MAX_TIMEOUT_MS, DEFAULT_TIMEOUT_MS = 30_000, 600_000, 300_000
+BackendName = Literal["gemini", "claude"]
+OutputType = Literal["text", "structured_json", "structured_csv"]
+Instruction = Annotated[str, Field(min_length=1, max_length=10_000)]
+TimeoutMs = Annotated[int, Field(ge=MIN_TIMEOUT_MS, le=MAX_TIMEOUT_MS)]
+MaxSteps = Annotated[int, Field(ge=1, le=500)]
+TokenBudget = Annotated[int, Field(ge=1_000, le=10_000_000)]
+TaskUrl = Annotated[str, Field(max_length=8192)]
+DomainList = Annotated[list[Annotated[str, Field(max_length=253)]], Field(max_length=200)]
+SecretList = Annotated[list[SecretSpec], Field(max_length=50)]
+
+
+class TaskRequest(Model):
+    """One agent task, as ``agent_execute`` takes it (WebRun's initialTask maps onto it: :class:`InitialTask`).
+
+    Building one runs every check that needs no server state, whoever builds it (the
+    tool, session_create's initialTask, a Python caller): the limits of its fields, a
+    non-blank instruction, an ``outputSchema`` that is a valid JSON Schema exactly when
+    ``outputType`` is ``structured_json``, and the rules of ``secrets``. Any failure
+    is a :class:`ThinkRunError` ``invalid_input`` naming the field. What needs the
+    server — the backend's API key, the session — is checked on submit.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    instruction: Instruction
+    backend: BackendName | None = None
+    timeout_ms: TimeoutMs = DEFAULT_TIMEOUT_MS
+    session_id: Annotated[str, Field(max_length=100)] | None = None
+    starting_point: TaskUrl | None = None
+    avoid_domains: DomainList = Field(default_factory=list)
+    secrets: SecretList | None = None
+    output_type: OutputType = "text"
+    output_schema: dict[str, Any] | None = None
+    max_steps: MaxSteps | None = None
+    max_input_tokens: TokenBudget | None = None
+    max_output_tokens: TokenBudget | None = None
+    terminate_on_completion: bool | None = None
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _checked(cls, data: Any, handler: ModelWrapValidatorHandler[TaskRequest]) -> TaskRequest:
+        try:
+            request = handler(data)
+        except ValidationError as exc:
+            raise invalid_input(exc, hint="see agent_execute's input schema") from None
+        request._check_rules()
+        return request
+
+    def _check_rules(self) -> None:
+        """The checks across fields; each raises ``invalid_input`` with its own message."""
+        if not self.instruction.strip():
+            raise ThinkRunError("invalid_input", "instruction is empty", hint="say what the agent should do")
+        if self.output_type == "structured_json":
+            if not self.output_schema:
+                raise ThinkRunError("invalid_input", "outputType structured_json needs an outputSchema (a JSON Schema)")
+            compile_schema(self.output_schema, name="outputSchema")
+        elif self.output_schema is not None:
+            raise ThinkRunError("invalid_input", "outputSchema only applies to outputType structured_json")
+        Secrets.parse(self.secrets)
+
+
 class TaskSubmitted(Model):
     task_id: str
     session_id: str
@@ -334,19 +410,36 @@ class TaskInfo(Model):
 
 
 class InitialTask(Model):
-    """WebRun's initialTask: an agent task started with the session."""
+    """WebRun's initialTask on session_create: an agent task started with the session, under WebRun's names.
+
+    Its fields have :class:`TaskRequest`'s limits; :meth:`to_request` runs the rest of the checks.
+    """
 
     task_details: str = Field(default="", max_length=10_000, description="What to do; empty: only open startingPoint.")
-    starting_point: str | None = Field(default=None, max_length=8192)
-    max_duration: int = Field(default=300_000, ge=30_000, le=600_000, description="Task timeout, ms.")
-    max_input_tokens: int | None = Field(default=None, ge=1_000, le=10_000_000)
-    max_output_tokens: int | None = Field(default=None, ge=1_000, le=10_000_000)
-    avoid_domains: list[str] = Field(default_factory=list, max_length=200)
+    starting_point: TaskUrl | None = None
+    max_duration: TimeoutMs = Field(default=DEFAULT_TIMEOUT_MS, description="Task timeout, ms.")
+    max_input_tokens: TokenBudget | None = None
+    max_output_tokens: TokenBudget | None = None
+    avoid_domains: DomainList = Field(default_factory=list)
     terminate_on_completion: bool = False
-    secrets: list[SecretSpec] | None = Field(default=None, max_length=50)
-    output_type: Literal["text", "structured_json", "structured_csv"] = "text"
+    secrets: SecretList | None = None
+    output_type: OutputType = "text"
     output_schema: dict[str, Any] | None = None
-    backend: Literal["gemini", "claude"] | None = None
+    backend: BackendName | None = None
+
+    def to_request(self) -> TaskRequest | None:
+        """The task as a :class:`TaskRequest`, or None without ``taskDetails``.
+
+        Its ``startingPoint`` is where the session opens, so the task itself does not navigate there again.
+        """
+        if not self.task_details.strip():
+            return None
+        return TaskRequest(
+            instruction=self.task_details, backend=self.backend, timeout_ms=self.max_duration,
+            avoid_domains=self.avoid_domains, secrets=self.secrets, output_type=self.output_type,
+            output_schema=self.output_schema, max_input_tokens=self.max_input_tokens,
+            max_output_tokens=self.max_output_tokens, terminate_on_completion=self.terminate_on_completion,
+        )  # fmt: skip
 
 
 # -- page cache ----------------------------------------------------------------------------

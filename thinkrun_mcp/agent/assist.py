@@ -137,11 +137,11 @@ class Assist:
         key = _norm(instruction)
         cached = await self.cache.get(site, key)
         if cached is not None:
-            same = [e for e in elements.values() if e.role == cached["role"] and e.name == cached["name"]]
+            same = [e for e in elements.values() if e.role == cached.role and e.name == cached.name]
             if len(same) == 1:
                 self.cache.hit(site, key)
-                return Resolution(method=method or cached["method"], ref=same[0].ref, value=cached["value"])
-            log.info("act cache miss for %r on %s: the cached %s %r is gone; asking the model", key, site, cached["role"], cached["name"])
+                return Resolution(method=method or cached.method, ref=same[0].ref, value=cached.value)
+            log.info("act cache miss for %r on %s: the cached %s %r is gone; asking the model", key, site, cached.role, cached.name)
         text, _ = paginate(page_text, max_chars=PAGE_CHARS)
         prompt = (
             f"Instruction: {instruction}\n" + (f"Required method: {method}\n" if method else "")

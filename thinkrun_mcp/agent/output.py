@@ -5,28 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Any, Literal
+from typing import Any
 
-from ..errors import ThinkRunError
 from .schema import compile_schema, first_error
 
-__all__ = ["OutputType", "check_schema", "finalize", "OutputInvalid"]
-
-OutputType = Literal["text", "structured_json", "structured_csv"]
+__all__ = ["finalize", "OutputInvalid"]
 
 
 class OutputInvalid(Exception):
     """The model's output does not fit; the message is fed back to the model."""
-
-
-def check_schema(output_type: str, schema: dict[str, Any] | None) -> None:
-    """Reject a missing or malformed outputSchema at submit time."""
-    if output_type == "structured_json":
-        if not schema:
-            raise ThinkRunError("invalid_input", "outputType structured_json needs an outputSchema (a JSON Schema)")
-        compile_schema(schema, name="outputSchema")
-    elif schema is not None:
-        raise ThinkRunError("invalid_input", "outputSchema only applies to outputType structured_json")
 
 
 def finalize(output_type: str, schema: dict[str, Any] | None, raw: Any) -> Any:

@@ -16,19 +16,19 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ..browser.actions import model_methods
 from ..browser.service import BrowserService
 from ..errors import ThinkRunError
-from ..models import Owner, TaskStatus
+from ..models import Owner, TaskRequest, TaskStatus
 from .backends import Backend, ToolCall, ToolResult, ToolSpec, Turn
 from .output import OutputInvalid, finalize
 from .schema import compile_schema, first_error
 from .secrets import Secrets
 
-__all__ = ["Planner", "TaskSpec", "Outcome", "StepRecord", "AGENT_TOOLS"]
+__all__ = ["Planner", "Outcome", "StepRecord", "AGENT_TOOLS"]
 
 log = logging.getLogger(__name__)
 
@@ -119,18 +119,6 @@ Safety:
 """
 
 
-@dataclass(frozen=True, slots=True)
-class TaskSpec:
-    instruction: str
-    output_type: str = "text"
-    output_schema: dict[str, Any] | None = None
-    max_steps: int = 40
-    max_input_tokens: int | None = None
-    max_output_tokens: int | None = None
-    secrets: Secrets = field(default_factory=lambda: Secrets([]))
-    avoid_domains: tuple[str, ...] = ()
-
-
 @dataclass(slots=True)
 class Outcome:
     status: TaskStatus
@@ -167,14 +155,18 @@ class Planner:
     def __init__(
         self,
         *,
-        spec: TaskSpec,
+        request: TaskRequest,
+        secrets: Secrets,
+        max_steps: int,
         backend: Backend,
         browser: BrowserService,
         owner: Owner,
         session_id: str,
         on_step: Callable[[StepRecord], Awaitable[None]] | None = None,
     ):
-        self.spec = spec
+        self.request = request
+        self.secrets = secrets
+        self.max_steps = max_steps
         self.backend = backend
         self.browser = browser
         self.owner = owner
@@ -192,25 +184,25 @@ class Planner:
 
     def system_prompt(self) -> str:
         parts = [SYSTEM_PROMPT]
-        t = self.spec.output_type
+        t = self.request.output_type
         if t == "structured_json":
             import json
 
             parts.append(
                 "Output: call done with output set to JSON (no prose, no code fences) that matches this JSON Schema:\n"
-                + json.dumps(self.spec.output_schema, ensure_ascii=False)
+                + json.dumps(self.request.output_schema, ensure_ascii=False)
             )
         elif t == "structured_csv":
             parts.append("Output: call done with output set to CSV text: a header row, then one row per record.")
         else:
             parts.append("Output: call done with a short plain-text answer that states the result.")
-        if self.spec.secrets:
+        if self.secrets:
             parts.append(
                 "Secrets: type these placeholders as act values where credentials are needed; the real values are filled "
-                "in for you and you will never see them:\n" + self.spec.secrets.describe()
+                "in for you and you will never see them:\n" + self.secrets.describe()
             )
-        if self.spec.avoid_domains:
-            parts.append("These domains are blocked for this task: " + ", ".join(self.spec.avoid_domains))
+        if self.request.avoid_domains:
+            parts.append("These domains are blocked for this task: " + ", ".join(self.request.avoid_domains))
         return "\n\n".join(parts)
 
     def context(self) -> list[Turn]:
@@ -247,23 +239,23 @@ class Planner:
 
     async def run(self) -> Outcome:
         obs = await self.browser.observe(self.owner, self.session_id)
-        task = f"Task:\n{self.spec.instruction}"
+        task = f"Task:\n{self.request.instruction}"
         self.turns.append(Turn(role="user", text=f"{task}\n\nThe browser now shows:\n{obs.text}"))
         self._initial_summary = f"{task}\n\n(The first observation is omitted; see the latest tool result.)"
         malformed = 0
         output_retries = 0
         system = self.system_prompt()
         while True:
-            if self.turns_taken >= self.spec.max_steps:
-                return Outcome(TaskStatus.FAILED, error=f"stopped after the maximum of {self.spec.max_steps} steps without finishing")
+            if self.turns_taken >= self.max_steps:
+                return Outcome(TaskStatus.FAILED, error=f"stopped after the maximum of {self.max_steps} steps without finishing")
             budget = self._token_budget_left()
             if budget is not None:
                 return Outcome(TaskStatus.FAILED, error=budget)
             turns = self.context()
             prompt_chars = len(system) + sum(_turn_chars(t) for t in turns)
             max_out = MAX_OUTPUT_TOKENS_PER_TURN
-            if self.spec.max_output_tokens is not None:
-                max_out = max(1, min(max_out, self.spec.max_output_tokens - self.output_tokens))
+            if self.request.max_output_tokens is not None:
+                max_out = max(1, min(max_out, self.request.max_output_tokens - self.output_tokens))
             t0 = time.perf_counter()
             reply = await self.backend.complete(system=system, turns=turns, tools=AGENT_TOOLS, max_output_tokens=max_out)
             model_ms = int((time.perf_counter() - t0) * 1000)
@@ -297,7 +289,7 @@ class Planner:
                     continue
                 if call.name == "done":
                     try:
-                        output = finalize(self.spec.output_type, self.spec.output_schema, call.args.get("output"))
+                        output = finalize(self.request.output_type, self.request.output_schema, call.args.get("output"))
                     except OutputInvalid as exc:
                         output_retries += 1
                         message = f"{exc}. Fix the output and call done again."
@@ -305,7 +297,7 @@ class Planner:
                         self._summaries[call.id] = str(exc)
                         await self._record(step, "done", {}, str(exc), False, None, 0, model_ms if i == 0 else 0, reply if i == 0 else None, prompt_chars)
                         if output_retries >= MAX_OUTPUT_RETRIES:
-                            return Outcome(TaskStatus.FAILED, error=f"the output did not fit outputType {self.spec.output_type} after {output_retries} attempts: {exc}")
+                            return Outcome(TaskStatus.FAILED, error=f"the output did not fit outputType {self.request.output_type} after {output_retries} attempts: {exc}")
                         continue
                     await self._record(step, "done", {}, "task completed", True, None, 0, model_ms if i == 0 else 0, reply if i == 0 else None, prompt_chars)
                     finished = Outcome(TaskStatus.COMPLETED, output=output)
@@ -336,7 +328,7 @@ class Planner:
                 return Outcome(TaskStatus.FAILED, error=f"the model kept calling tools wrongly ({malformed} turns in a row); last: {results[-1].content}")
 
     def _token_budget_left(self) -> str | None:
-        s = self.spec
+        s = self.request
         if s.max_input_tokens is not None and self.input_tokens >= s.max_input_tokens:
             return f"input token budget exhausted: {self.input_tokens:,} of {s.max_input_tokens:,} used"
         if s.max_output_tokens is not None and self.output_tokens >= s.max_output_tokens:
@@ -362,7 +354,7 @@ class Planner:
     # -- executing one call ---------------------------------------------------------------
 
     def _redact(self, text: str) -> str:
-        return self.spec.secrets.redact(self.browser.redact(self.owner, self.session_id, text))
+        return self.secrets.redact(self.browser.redact(self.owner, self.session_id, text))
 
     async def _execute(self, call: ToolCall) -> _Executed:
         a = call.args
@@ -380,7 +372,7 @@ class Planner:
                 method = str(a["method"])
                 value = a.get("value")
                 if value is not None:
-                    value = self.spec.secrets.substitute(str(value), await b.page_url(o, s))
+                    value = self.secrets.substitute(str(value), await b.page_url(o, s))
                 r = await b.act(o, s, method=method, ref=a.get("ref"), value=value, observe_chars=OBSERVATION_CHARS)
                 line = f"{method} on {r.ref or 'the page'} done" + (f"; now at {r.url}" if r.navigated else "")
                 return self._page_result(line, r.events, r.observation.text, r.url)

@@ -14,12 +14,16 @@ Values shorter than 4 characters are refused: they cannot be redacted reliably.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..browser.policy import host_matches, normalize_pattern
 from ..errors import ThinkRunError
+
+if TYPE_CHECKING:  # models.py checks a TaskRequest's secrets with parse(): a runtime import would be a cycle
+    from ..models import SecretSpec
 
 __all__ = ["Secrets", "PLACEHOLDER"]
 
@@ -41,21 +45,21 @@ class Secrets:
         self._rules = rules
 
     @classmethod
-    def parse(cls, raw: list[dict[str, Any]] | None) -> Secrets:
-        """Validate ``[{match, fields}]`` (errors never echo a value)."""
+    def parse(cls, specs: Sequence[SecretSpec] | None) -> Secrets:
+        """The rules of ``[{match, fields}]``, or ``invalid_input`` naming the first bad one (never echoing a value)."""
         rules = []
-        for i, item in enumerate(raw or []):
-            match = normalize_pattern(str(item.get("match") or ""))
-            fields = item.get("fields")
+        for i, spec in enumerate(specs or []):
+            match = normalize_pattern(spec.match)
+            fields = spec.fields
             if not match:
                 raise ThinkRunError("invalid_input", f"secrets[{i}].match is empty", hint='e.g. "*.example.com"')
-            if not isinstance(fields, dict) or not fields:
+            if not fields:
                 raise ThinkRunError("invalid_input", f"secrets[{i}].fields must be a non-empty object of name → value")
             clean: dict[str, str] = {}
             for name, value in fields.items():
-                if not isinstance(name, str) or not _NAME.match(name):
-                    raise ThinkRunError("invalid_input", f"secrets[{i}] field name {str(name)[:64]!r} is not a plain name", hint="use letters, digits, _ . -")
-                if not isinstance(value, str) or len(value) < MIN_LENGTH:
+                if not _NAME.match(name):
+                    raise ThinkRunError("invalid_input", f"secrets[{i}] field name {name[:64]!r} is not a plain name", hint="use letters, digits, _ . -")
+                if len(value) < MIN_LENGTH:
                     raise ThinkRunError(
                         "invalid_input",
                         f"secrets[{i}].fields.{name} must be a string of at least {MIN_LENGTH} characters",

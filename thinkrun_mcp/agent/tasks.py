@@ -7,6 +7,10 @@ the task ends (unless ``terminateOnCompletion`` is false); a task given a
 session joins that session's FIFO queue and sees the state the previous task
 left. Tasks and their steps are stored; tasks a previous process left
 unfinished are marked failed on start.
+
+A task arrives as a :class:`~thinkrun_mcp.models.TaskRequest`, which checked
+itself when it was built; the manager adds only the checks that need the
+server: the backend's API key and the session.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from ..models import (
     SessionCreated,
     SessionStatus,
     TaskInfo,
+    TaskRequest,
     TaskStep,
     TaskStatus,
     TaskSubmitted,
@@ -40,34 +45,15 @@ from ..models import (
 from ..urls import normalize_url
 from ..store.tasks import TaskRows
 from .backends import Backend, Backends
-from .output import check_schema
-from .planner import Outcome, Planner, StepRecord, TaskSpec
+from .planner import Outcome, Planner, StepRecord
 from .secrets import Secrets
 
-__all__ = ["TaskManager", "TaskParams", "MIN_TIMEOUT_MS", "MAX_TIMEOUT_MS", "DEFAULT_TIMEOUT_MS"]
+__all__ = ["TaskManager"]
 
 log = logging.getLogger(__name__)
 
-MIN_TIMEOUT_MS, MAX_TIMEOUT_MS, DEFAULT_TIMEOUT_MS = 30_000, 600_000, 300_000
 LAST_STEPS = 5
 KEEP_FINISHED = 64  # ended tasks kept in memory for quick reads; older ones are read from the store
-
-
-@dataclass
-class TaskParams:
-    instruction: str
-    backend: str | None = None
-    timeout_ms: int = DEFAULT_TIMEOUT_MS
-    session_id: str | None = None
-    starting_point: str | None = None
-    avoid_domains: list[str] = field(default_factory=list)
-    secrets: list[dict[str, Any]] | None = None
-    output_type: str = "text"
-    output_schema: dict[str, Any] | None = None
-    max_steps: int | None = None
-    max_input_tokens: int | None = None
-    max_output_tokens: int | None = None
-    terminate_on_completion: bool | None = None
 
 
 @dataclass
@@ -77,8 +63,9 @@ class _Task:
     session_id: str
     backend_name: str
     model: str
-    params: TaskParams
-    spec: TaskSpec
+    request: TaskRequest
+    secrets: Secrets
+    max_steps: int
     terminate: bool
     created_at: float
     status: TaskStatus = TaskStatus.STARTING
@@ -126,33 +113,28 @@ class TaskManager:
 
     # -- submit ---------------------------------------------------------------------------
 
-    def validate(self, params: TaskParams) -> tuple[str, Secrets]:
-        """Check a task before anything is created: backend key, limits, schema, secrets."""
-        backend = params.backend or self.settings.default_backend
-        if backend not in ("gemini", "claude"):
-            raise ThinkRunError("invalid_input", f"unknown backend {backend!r}", hint="use gemini or claude")
+    def _backend(self, request: TaskRequest) -> str:
+        """The request's backend (else the default), once its API key is known to be set."""
+        backend = request.backend or self.settings.default_backend
         self.backends.require(backend)
-        if not params.instruction.strip():
-            raise ThinkRunError("invalid_input", "instruction is empty", hint="say what the agent should do")
-        if not MIN_TIMEOUT_MS <= params.timeout_ms <= MAX_TIMEOUT_MS:
-            raise ThinkRunError("invalid_input", f"timeoutMs must be between {MIN_TIMEOUT_MS} and {MAX_TIMEOUT_MS}")
-        check_schema(params.output_type, params.output_schema)
-        return backend, Secrets.parse(params.secrets)
+        return backend
 
-    async def submit(self, owner: Owner, params: TaskParams) -> TaskSubmitted:
-        backend, secrets = self.validate(params)
+    async def submit(self, owner: Owner, request: TaskRequest) -> TaskSubmitted:
+        """Start a task in its session (or a new one); it runs when the tasks queued before it in that session end."""
+        backend = self._backend(request)
+        secrets = Secrets.parse(request.secrets)  # the request checked them; this builds what the task uses
         model = self.settings.claude_model if backend == "claude" else self.settings.gemini_model
-        starting_point = normalize_url(params.starting_point) if params.starting_point else None
+        starting_point = normalize_url(request.starting_point) if request.starting_point else None
 
-        if params.session_id:
-            session_id = params.session_id
+        if request.session_id:
+            session_id = request.session_id
             if starting_point:
                 await self.browser.check_url(owner, session_id, starting_point)
             else:
                 await self.browser.check_url(owner, session_id, "about:blank")  # that it exists, is open and is the owner's
-            terminate = bool(params.terminate_on_completion)
+            terminate = bool(request.terminate_on_completion)
         else:
-            created = await self.browser.create_session(owner, avoid_domains=params.avoid_domains or None, options={"task": True})
+            created = await self.browser.create_session(owner, avoid_domains=request.avoid_domains or None, options={"task": True})
             session_id = created.session_id
             if starting_point:
                 try:
@@ -160,37 +142,24 @@ class TaskManager:
                 except ThinkRunError:
                     await self.browser.end_session(owner, session_id, SessionStatus.FAILED, "the task's starting point is blocked")
                     raise
-            terminate = params.terminate_on_completion is not False
+            terminate = request.terminate_on_completion is not False
         if secrets:
             self.browser.add_redactions(owner, session_id, secrets.redactions())
 
-        spec = TaskSpec(
-            instruction=params.instruction,
-            output_type=params.output_type,
-            output_schema=params.output_schema,
-            max_steps=params.max_steps or self.settings.agent_max_steps,
-            max_input_tokens=params.max_input_tokens,
-            max_output_tokens=params.max_output_tokens,
-            secrets=secrets,
-            avoid_domains=tuple(params.avoid_domains),
-        )
         task = _Task(
-            id=new_id("task"), owner=owner, session_id=session_id, backend_name=backend, model=model, params=params,
-            spec=spec, terminate=terminate, created_at=time.time(),
+            id=new_id("task"), owner=owner, session_id=session_id, backend_name=backend, model=model, request=request,
+            secrets=secrets, max_steps=request.max_steps or self.settings.agent_max_steps, terminate=terminate,
+            created_at=time.time(),
         )  # fmt: skip
         queue, users = self._queues.get(session_id) or (asyncio.Lock(), 0)
         self._queues[session_id] = (queue, users + 1)
         if queue.locked():
             task.status = TaskStatus.PENDING
-        stored = {
-            "timeoutMs": params.timeout_ms, "startingPoint": starting_point, "avoidDomains": params.avoid_domains,
-            "secrets": secrets.public(), "outputType": params.output_type, "outputSchema": params.output_schema,
-            "maxSteps": spec.max_steps, "maxInputTokens": params.max_input_tokens,
-            "maxOutputTokens": params.max_output_tokens, "terminateOnCompletion": terminate,
-        }  # fmt: skip
         await self.rows.insert(
-            id=task.id, session_id=session_id, client_key=owner.id, status=task.status, backend=backend, model=model,
-            instruction=params.instruction, params=stored, created_at=task.created_at,
+            task_id=task.id, session_id=session_id, owner_id=owner.id, status=task.status, backend=backend, model=model,
+            instruction=request.instruction,
+            params={**request.model_dump(by_alias=True, mode="json"), "secrets": secrets.public()},  # no secret values
+            created_at=task.created_at,
         )  # fmt: skip
         self._tasks[task.id] = task
         task.runner = asyncio.create_task(self._run(task, queue, starting_point), name=f"thinkrun-{task.id}")
@@ -207,17 +176,9 @@ class TaskManager:
         allow_domains: list[str] | None,
     ) -> SessionCreated:
         """session_create with an initialTask (WebRun): the session, its starting point, then the task in it."""
-        params = TaskParams(
-            instruction=initial.task_details, backend=initial.backend, timeout_ms=initial.max_duration,
-            avoid_domains=list(initial.avoid_domains),
-            secrets=[s.model_dump() for s in initial.secrets] if initial.secrets else None,
-            output_type=initial.output_type, output_schema=initial.output_schema,
-            max_input_tokens=initial.max_input_tokens, max_output_tokens=initial.max_output_tokens,
-            terminate_on_completion=initial.terminate_on_completion,
-        )  # fmt: skip
-        has_task = bool(initial.task_details.strip())
-        if has_task:
-            self.validate(params)  # before any session exists
+        request = initial.to_request()  # checked, with its backend's key, before any session exists
+        if request is not None:
+            self._backend(request)
         created = await self.browser.create_session(
             owner,
             starting_point=initial.starting_point or starting_point,
@@ -225,10 +186,9 @@ class TaskManager:
             avoid_domains=[*(avoid_domains or []), *initial.avoid_domains] or None,
             allow_domains=allow_domains,
         )
-        if has_task:
-            params.session_id = created.session_id
+        if request is not None:
             try:
-                submitted = await self.submit(owner, params)
+                submitted = await self.submit(owner, request.model_copy(update={"session_id": created.session_id}))
             except ThinkRunError:
                 await self.browser.end_session(owner, created.session_id, SessionStatus.FAILED, "its initial task could not start")
                 raise
@@ -273,15 +233,17 @@ class TaskManager:
 
     async def _attempt(self, task: _Task, starting_point: str | None) -> Outcome:
         backend: Backend | None = None
-        self._set(task, status=TaskStatus.RUNNING, started_at=time.time())
+        task.status, task.started_at = TaskStatus.RUNNING, time.time()
+        self.rows.update(task.id, status=task.status, started_at=task.started_at)
         try:
-            async with self.browser.in_use(task.owner, task.session_id, avoid_domains=task.spec.avoid_domains):
+            async with self.browser.in_use(task.owner, task.session_id, avoid_domains=task.request.avoid_domains):
                 backend = self.backends.make(task.backend_name)
-                async with asyncio.timeout(task.params.timeout_ms / 1000):
+                async with asyncio.timeout(task.request.timeout_ms / 1000):
                     if starting_point:
                         await self.browser.navigate(task.owner, task.session_id, url=starting_point)
                     planner = Planner(
-                        spec=task.spec, backend=backend, browser=self.browser, owner=task.owner, session_id=task.session_id,
+                        request=task.request, secrets=task.secrets, max_steps=task.max_steps, backend=backend,
+                        browser=self.browser, owner=task.owner, session_id=task.session_id,
                         on_step=lambda step: self._on_step(task, step),
                     )  # fmt: skip
                     try:
@@ -290,7 +252,7 @@ class TaskManager:
                         task.input_tokens, task.output_tokens = planner.input_tokens, planner.output_tokens
                         task.steps = planner.turns_taken
         except TimeoutError:
-            return Outcome(TaskStatus.TIMEOUT, error=f"the task ran out of time ({task.params.timeout_ms} ms)")
+            return Outcome(TaskStatus.TIMEOUT, error=f"the task ran out of time ({task.request.timeout_ms} ms)")
         except ThinkRunError as exc:
             return Outcome(TaskStatus.FAILED, error=str(exc))
         except asyncio.CancelledError:
@@ -311,10 +273,9 @@ class TaskManager:
             output = self._redact(task, output)
         elif output is not None:
             output = json.loads(self._redact(task, json.dumps(output, ensure_ascii=False)))
-        self._set(
-            task, status=outcome.status, output=output, error=self._redact(task, outcome.error) if outcome.error else None,
-            completed_at=time.time(),
-        )  # fmt: skip
+        task.status, task.output, task.completed_at = outcome.status, output, time.time()
+        task.error = self._redact(task, outcome.error) if outcome.error else None
+        self.rows.update(task.id, status=task.status, output=task.output, error=task.error, completed_at=task.completed_at)
         try:
             if task.terminate and outcome.status != TaskStatus.CANCELLED:
                 status = SessionStatus.COMPLETED if outcome.status == TaskStatus.COMPLETED else SessionStatus.TERMINATED
@@ -325,7 +286,7 @@ class TaskManager:
 
     def _redact(self, task: _Task, text: str) -> str:
         # The task's own secrets too: its session may have ended (and left memory) before the task did.
-        return task.spec.secrets.redact(self.browser.redact(task.owner, task.session_id, text))
+        return task.secrets.redact(self.browser.redact(task.owner, task.session_id, text))
 
     async def _on_step(self, task: _Task, step: StepRecord) -> None:
         task.steps = step.step
@@ -352,11 +313,6 @@ class TaskManager:
             except Exception:
                 log.debug("task step listener failed", exc_info=True)
 
-    def _set(self, task: _Task, **fields: Any) -> None:
-        for k, v in fields.items():
-            setattr(task, k, v)
-        self.rows.update(task.id, **fields)
-
     # -- reading, cancelling, waiting -----------------------------------------------------
 
     def _own(self, owner: Owner, task_id: str) -> _Task | None:
@@ -369,23 +325,23 @@ class TaskManager:
         if task is not None:
             return TaskInfo(
                 task_id=task.id, session_id=task.session_id, status=task.status, backend=task.backend_name,
-                model=task.model, output=task.output, output_type=task.params.output_type, error=task.error,
+                model=task.model, output=task.output, output_type=task.request.output_type, error=task.error,
                 steps=task.steps, usage=TokenUsage(input_tokens=task.input_tokens, output_tokens=task.output_tokens),
                 created_at=ts(task.created_at), started_at=ts(task.started_at), completed_at=ts(task.completed_at),
                 last_steps=list(task.recent),
             )  # fmt: skip
         row = await self.rows.get(task_id)
-        if row is None or row["client_key"] != owner.id:
+        if row is None or row.owner_id != owner.id:
             raise ThinkRunError("task_not_found", f"no task {task_id!r}", hint="agent_execute returns the taskId")
         steps = await self.rows.steps(task_id, last=LAST_STEPS)
         return TaskInfo(
-            task_id=row["id"], session_id=row["session_id"], status=row["status"], backend=row["backend"], model=row["model"],
-            output=row["output"], output_type=row["params"].get("outputType", "text"), error=row["error"], steps=row["steps"],
-            usage=TokenUsage(input_tokens=row["input_tokens"], output_tokens=row["output_tokens"]),
-            created_at=ts(row["created_at"]), started_at=ts(row["started_at"]), completed_at=ts(row["completed_at"]),
+            task_id=row.id, session_id=row.session_id, status=row.status, backend=row.backend, model=row.model,
+            output=row.output, output_type=row.params.get("outputType", "text"), error=row.error, steps=row.steps,
+            usage=TokenUsage(input_tokens=row.input_tokens, output_tokens=row.output_tokens),
+            created_at=ts(row.created_at), started_at=ts(row.started_at), completed_at=ts(row.completed_at),
             last_steps=[
-                TaskStep(step=s["step"], action=s["action"], args=s["args"], outcome=s["outcome"], success=s["success"],
-                         url=s["url"], timestamp=ts(s["ts"]), duration=s["duration_ms"])  # fmt: skip
+                TaskStep(step=s.step, action=s.action, args=s.args, outcome=s.outcome, success=s.success,
+                         url=s.url, timestamp=ts(s.ts), duration=s.duration_ms)  # fmt: skip
                 for s in steps
             ],
         )  # fmt: skip

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import UTC, datetime
-from typing import Any
 
 from ..errors import ThinkRunError
 from ..models import (
@@ -24,8 +23,8 @@ from ..models import (
     Viewport,
 )
 from ..models import Owner
-from ..store.records import Records
-from ..store.sessions import SessionRows
+from ..store.records import ArtifactRow, Records
+from ..store.sessions import SessionRow, SessionRows
 from .registry import SessionRegistry
 
 __all__ = ["SessionHistory", "ts"]
@@ -51,7 +50,7 @@ class SessionHistory:
         self.rows = rows
         self.records = records
 
-    async def _row(self, owner: Owner, session_id: str) -> dict[str, Any]:
+    async def _row(self, owner: Owner, session_id: str) -> SessionRow:
         """The session's row, current, when ``owner`` owns it; else ``session_not_found``."""
         live = self.registry.live(session_id)
         if live is not None and live.owner_id == owner.id:
@@ -65,7 +64,7 @@ class SessionHistory:
                 title=live.title and live.redact(live.title),
             )
         row = await self.rows.get(session_id)
-        if row is None or row["client_key"] != owner.id:
+        if row is None or row.owner_id != owner.id:
             raise ThinkRunError(
                 "session_not_found", f"no session {session_id!r}", hint="list sessions with session_list (includeTerminated=true for ended ones)"
             )
@@ -74,35 +73,35 @@ class SessionHistory:
     async def details(self, owner: Owner, session_id: str) -> SessionDetails:
         row = await self._row(owner, session_id)
         live = self.registry.live(session_id)
-        end = row["ended_at"] or time.time()
+        end = row.ended_at or time.time()
         return SessionDetails(
-            session_id=row["id"],
-            status=row["status"],
-            current_url=row["current_url"],
-            title=row["title"],
-            created_at=ts(row["created_at"]),
-            ended_at=ts(row["ended_at"]),
-            end_reason=row["end_reason"],
-            navigation_count=row["navigation_count"],
-            action_count=row["action_count"],
-            screenshot_count=row["screenshot_count"],
-            duration=int((end - row["created_at"]) * 1000),
-            viewport=Viewport(width=row["viewport_width"], height=row["viewport_height"]),
+            session_id=row.id,
+            status=row.status,
+            current_url=row.current_url,
+            title=row.title,
+            created_at=ts(row.created_at),
+            ended_at=ts(row.ended_at),
+            end_reason=row.end_reason,
+            navigation_count=row.navigation_count,
+            action_count=row.action_count,
+            screenshot_count=row.screenshot_count,
+            duration=int((end - row.created_at) * 1000),
+            viewport=Viewport(width=row.viewport_width, height=row.viewport_height),
             tabs=len(live.pages) if live else 0,
-            avoid_domains=row["options"].get("avoidDomains", []),
-            allow_domains=row["options"].get("allowDomains", []),
-            dropped={k: v for k, v in row["dropped"].items() if v},
+            avoid_domains=row.options.get("avoidDomains", []),
+            allow_domains=row.options.get("allowDomains", []),
+            dropped={k: v for k, v in row.dropped.items() if v},
         )
 
     async def list(self, owner: Owner, *, include_terminated: bool, limit: int, offset: int) -> SessionList:
         for s in self.registry.open_sessions(owner):
             self.rows.update(s.id, navigation_count=s.navigation_count, current_url=s.current_url)
-        rows, total = await self.rows.list(client_key=owner.id, include_terminated=include_terminated, limit=limit, offset=offset)
+        rows, total = await self.rows.list(owner_id=owner.id, include_terminated=include_terminated, limit=limit, offset=offset)
         return SessionList(
             sessions=[
                 SessionSummary(
-                    session_id=r["id"], status=r["status"], current_url=r["current_url"], title=r["title"],
-                    created_at=ts(r["created_at"]), navigation_count=r["navigation_count"],
+                    session_id=r.id, status=r.status, current_url=r.current_url, title=r.title,
+                    created_at=ts(r.created_at), navigation_count=r.navigation_count,
                 )  # fmt: skip
                 for r in rows
             ],
@@ -116,8 +115,8 @@ class SessionHistory:
         return ActionList(
             actions=[
                 ActionRecord(
-                    type=r["type"], timestamp=ts(r["ts"]), success=r["success"], details=r["details"],
-                    duration=r["duration_ms"], error=r["error"],
+                    type=r.type, timestamp=ts(r.ts), success=r.success, details=r.details, duration=r.duration_ms,
+                    error=r.error,
                 )  # fmt: skip
                 for r in rows
             ],
@@ -136,7 +135,7 @@ class SessionHistory:
             raise ThinkRunError("invalid_input", f"unknown level {level!r}", hint="use error, warn, info, debug or all")
         rows, total = await self.records.console_entries(session_id, levels=_LEVELS[key], offset=offset, limit=limit)
         return ConsoleList(
-            logs=[ConsoleEntry(level=r["level"], message=r["message"], timestamp=ts(r["ts"]), url=r["url"]) for r in rows],
+            logs=[ConsoleEntry(level=r.level, message=r.message, timestamp=ts(r.ts), url=r.url) for r in rows],
             total=total,
         )
 
@@ -150,8 +149,8 @@ class SessionHistory:
         return NetworkList(
             requests=[
                 NetworkEntry(
-                    url=r["url"], method=r["method"], status=r["status"], resource_type=r["resource_type"],
-                    duration=r["duration_ms"], size=r["size"], failure=r["failure"], timestamp=ts(r["ts"]),
+                    url=r.url, method=r.method, status=r.status, resource_type=r.resource_type,
+                    duration=r.duration_ms, size=r.size, failure=r.failure, timestamp=ts(r.ts),
                 )  # fmt: skip
                 for r in rows
             ],
@@ -161,11 +160,11 @@ class SessionHistory:
     async def health(self, owner: Owner, session_id: str) -> SessionHealth:
         row = await self._row(owner, session_id)
         live = self.registry.live(session_id)
-        uptime = int(((row["ended_at"] or time.time()) - row["created_at"]) * 1000)
+        uptime = int(((row.ended_at or time.time()) - row.created_at) * 1000)
         if live is None or not live.is_open:
             return SessionHealth(
-                status="ended", session_state=row["status"], browser_responsive=False,
-                current_url=row["current_url"], uptime_ms=uptime,
+                status="ended", session_state=row.status, browser_responsive=False,
+                current_url=row.current_url, uptime_ms=uptime,
             )  # fmt: skip
         responsive = False
         try:
@@ -185,8 +184,8 @@ class SessionHistory:
         )
 
 
-def artifact_model(r: dict[str, Any]) -> Artifact:
+def artifact_model(r: ArtifactRow) -> Artifact:
     return Artifact(
-        object_id=r["id"], type=r["type"], path=r["path"], public_url=None, mime_type=r["mime_type"],
-        bytes=r["bytes"], width=r["width"], height=r["height"], name=r["name"], timestamp=ts(r["ts"]),
+        object_id=r.id, type=r.type, path=r.path, public_url=None, mime_type=r.mime_type,
+        bytes=r.bytes, width=r.width, height=r.height, name=r.name, timestamp=ts(r.ts),
     )  # fmt: skip

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
+from typing import Any, Protocol
 
 from playwright.async_api import Error as PlaywrightError
 
@@ -34,20 +34,29 @@ from .policy import UrlPolicy
 from ..ids import new_id
 from .session import BrowserSession
 
-__all__ = ["SessionRegistry", "describe_end"]
+__all__ = ["Ended", "SessionRegistry", "describe_end"]
 
 log = logging.getLogger(__name__)
 
 
-def describe_end(row: dict[str, Any]) -> str:
-    """'ended 2 min ago (idle timeout)' for a closed session (its row, or ``BrowserSession.end_facts()``)."""
-    ended = row.get("ended_at")
+class Ended(Protocol):
+    """How a session ended: what a :class:`BrowserSession` and a stored ``SessionRow`` both tell."""
+
+    @property
+    def status(self) -> SessionStatus: ...
+    @property
+    def ended_at(self) -> float | None: ...
+    @property
+    def end_reason(self) -> str | None: ...
+
+
+def describe_end(session: Ended) -> str:
+    """'ended 2 min ago (idle timeout)' for a closed session (in memory or stored)."""
     ago = ""
-    if ended:
-        secs = max(0, int(time.time() - ended))
+    if session.ended_at:
+        secs = max(0, int(time.time() - session.ended_at))
         ago = f" {secs} s ago" if secs < 120 else f" {secs // 60} min ago"
-    reason = row.get("end_reason") or row.get("status")
-    return f"ended{ago} ({reason})"
+    return f"ended{ago} ({session.end_reason or session.status})"
 
 
 class SessionRegistry:
@@ -125,7 +134,7 @@ class SessionRegistry:
             self._sessions[session.id] = session
         self.rows.insert(
             session_id=session.id,
-            client_key=owner.id,
+            owner_id=owner.id,
             status=SessionStatus.CREATING,
             created_at=session.created_at,
             viewport=viewport,
@@ -170,7 +179,7 @@ class SessionRegistry:
         if session is not None and session.is_open and session.owner_id == owner.id:
             return session
         row = await self.rows.get(session_id)
-        if row is None or row["client_key"] != owner.id:
+        if row is None or row.owner_id != owner.id:
             raise ThinkRunError(
                 "session_not_found",
                 f"no session {session_id!r}",

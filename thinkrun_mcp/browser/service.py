@@ -187,7 +187,7 @@ class BrowserService:
         try:
             async with session.lock:
                 if not session.is_open:
-                    raise ThinkRunError("session_closed", f"session {session.id} {describe_end(session.end_facts())}", hint=_CLOSED_HINT)
+                    raise ThinkRunError("session_closed", f"session {session.id} {describe_end(session)}", hint=_CLOSED_HINT)
                 session.touch()
                 started = time.monotonic()
 
@@ -218,7 +218,7 @@ class BrowserService:
     def _translate(session: BrowserSession, exc: PlaywrightError, type: str) -> ThinkRunError:
         if not session.is_open:
             return ThinkRunError(
-                "session_closed", f"session {session.id} {describe_end(session.end_facts())} while {type} was running", hint=_CLOSED_HINT
+                "session_closed", f"session {session.id} {describe_end(session)} while {type} was running", hint=_CLOSED_HINT
             )
         return translate(exc, what=type, blocked_reason=session.last_block)
 

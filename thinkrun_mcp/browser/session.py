@@ -127,10 +127,6 @@ class BrowserSession:
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
-    def end_facts(self) -> dict[str, Any]:
-        """How the session ended, in the shape of its row (for ``describe_end``)."""
-        return {"ended_at": self.ended_at, "end_reason": self.end_reason, "status": self.status}
-
     async def open(self, context: BrowserContext) -> None:
         """Take over a fresh context. Its first tab opens on first use (see :meth:`page`): an unused
         session then holds no renderer process, which is most of a session's memory and start-up time."""

@@ -28,7 +28,7 @@ from mcp.types import CallToolResult, ImageContent, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, create_model
 from pydantic.alias_generators import to_camel
 
-from ..errors import ThinkRunError
+from ..errors import ThinkRunError, invalid_input
 from ..models import Owner
 from ..runtime import Runtime
 
@@ -148,7 +148,7 @@ def check_arguments(definition: ToolDef, arguments: dict[str, Any]) -> ThinkRunE
     try:
         definition.arguments.model_validate(arguments)
     except ValidationError as exc:
-        return _validation_error(exc)
+        return invalid_input(exc)
     return None
 
 
@@ -162,18 +162,6 @@ def _unknown_args(tool: str, unknown: list[str], known: set[str]) -> ThinkRunErr
         f"{tool} got unknown argument{'s' if len(unknown) > 1 else ''} {', '.join(parts)}",
         hint=f"arguments are: {', '.join(sorted(known)) or 'none'}",
     )
-
-
-def _validation_error(exc: ValidationError) -> ThinkRunError:
-    parts = []
-    for err in exc.errors()[:8]:
-        loc = ".".join(str(p) for p in err["loc"]) or "arguments"
-        value = err.get("input")
-        shown = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
-        if len(shown) > 60:
-            shown = shown[:57] + "…"
-        parts.append(f"{loc}: {err['msg']} (got {shown})" if err["type"] != "missing" else f"{loc}: required")
-    return ThinkRunError("invalid_input", "; ".join(parts), hint="see the tool's input schema")
 
 
 # -- schemas ----------------------------------------------------------------------------

@@ -9,20 +9,29 @@ flushes whatever is left.
 
 Migrations are named functions applied once, in order, and recorded in the
 ``_migrations`` table (the approach of simonw/llm).
+
+Each record family reads its rows as frozen dataclasses through a :class:`Table`:
+the table's columns are listed once, in the order of the row's fields, and every
+SELECT names them (never ``SELECT *``), so a column added by a migration cannot
+shift a row out of shape.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import aiosqlite
 
-__all__ = ["Store", "MIGRATIONS", "migration", "run_script"]
+__all__ = ["Store", "Table", "MIGRATIONS", "json_object", "migration", "run_script"]
+
+R = TypeVar("R")
 
 log = logging.getLogger(__name__)
 
@@ -197,6 +206,62 @@ async def m004_page_cache(db: aiosqlite.Connection) -> None:
     )
 
 
+# -- typed rows ------------------------------------------------------------------------------
+
+
+def json_object(text: str | None) -> dict[str, Any]:
+    """A JSON object column (``'{}'`` or NULL: empty)."""
+    return json.loads(text) if text else {}
+
+
+@dataclass(frozen=True, slots=True)
+class Table(Generic[R]):
+    """How one table's rows become ``row`` dataclasses.
+
+    Args:
+        name: The table.
+        columns: Its columns, in the order of ``row``'s fields (a field may be named
+            differently from its column: the order maps them).
+        row: The frozen dataclass a row becomes, built positionally.
+        decode: column → function turning the stored value into the field's value
+            (JSON text into a dict, 0/1 into a bool, a status string into its enum).
+    """
+
+    name: str
+    columns: tuple[str, ...]
+    row: Callable[..., R]
+    decode: Mapping[str, Callable[[Any], Any]] = field(default_factory=dict)
+
+    @property
+    def names(self) -> str:
+        """The columns as a SELECT list."""
+        return ", ".join(self.columns)
+
+    @property
+    def select(self) -> str:
+        """``SELECT <columns> FROM <table>``, to which a caller adds its WHERE and ORDER BY."""
+        return f"SELECT {self.names} FROM {self.name}"
+
+    def read(self, values: Sequence[Any]) -> R:
+        """The row object of one result row selected with :attr:`names`."""
+        return self.row(*(self.decode[c](v) if c in self.decode else v for c, v in zip(self.columns, values, strict=True)))
+
+    def update(self, key: Any, values: Mapping[str, Any]) -> tuple[str, tuple[Any, ...]] | None:
+        """``UPDATE`` of the row whose first column is ``key``: every column in ``values`` that is not None.
+
+        The column names are the calling module's own literals; one that is not a column
+        of this table (or is its key) is refused with ``ValueError`` before any SQL is built.
+        """
+        given = {column: value for column, value in values.items() if value is not None}
+        unknown = sorted(c for c in given if c not in self.columns[1:])
+        if unknown:
+            raise ValueError(f"not updatable columns of {self.name}: {', '.join(unknown)}")
+        if not given:
+            return None
+        assignments = ", ".join(f"{column} = ?" for column in given)
+        return f"UPDATE {self.name} SET {assignments} WHERE {self.columns[0]} = ?", (*given.values(), key)
+
+
 class Store:
     """Owner of the database connection. Open with :meth:`open`, close with :meth:`close`."""
 
@@ -279,6 +344,12 @@ class Store:
         if len(self._queue) >= self._max_batch:
             self._wakeup.set()
 
+    def update(self, table: Table[Any], key: Any, values: Mapping[str, Any]) -> None:
+        """Queue the update :meth:`Table.update` builds (nothing when every value is None)."""
+        statement = table.update(key, values)
+        if statement is not None:
+            self.enqueue(*statement)
+
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         """Write now (after everything queued before it), for writes a caller must see committed."""
         self.enqueue(sql, params)
@@ -339,6 +410,15 @@ class Store:
     async def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = await self.fetch_one(sql, params)
         return None if row is None else row[0]
+
+    async def rows(self, table: Table[R], clause: str = "", params: Sequence[Any] = ()) -> list[R]:
+        """The rows of ``table`` that ``clause`` (``WHERE … ORDER BY … LIMIT …``) selects, as row objects."""
+        return [table.read(r) for r in await self.fetch(f"{table.select} {clause}", params)]
+
+    async def row(self, table: Table[R], clause: str, params: Sequence[Any] = ()) -> R | None:
+        """The first row of ``table`` that ``clause`` selects, or None."""
+        found = await self.fetch_one(f"{table.select} {clause}", params)
+        return None if found is None else table.read(found)
 
 
 def _group(batch: Iterable[tuple[str, Sequence[Any]]]) -> list[tuple[str, list[Sequence[Any]]]]:

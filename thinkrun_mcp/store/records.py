@@ -8,11 +8,81 @@ rows are trimmed in batches and the session counts what it dropped.
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from .db import Store
+from .db import Store, Table, json_object
 
-__all__ = ["Records"]
+__all__ = ["ActionRow", "ArtifactRow", "ConsoleRow", "NetworkRow", "Records"]
+
+
+@dataclass(frozen=True, slots=True)
+class ActionRow:
+    id: int
+    session_id: str
+    type: str
+    ts: float
+    success: bool
+    details: dict[str, Any]
+    duration_ms: int
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleRow:
+    id: int
+    session_id: str
+    ts: float
+    level: str
+    message: str
+    url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkRow:
+    id: int
+    session_id: str
+    ts: float
+    url: str
+    method: str
+    status: int | None
+    resource_type: str | None
+    duration_ms: int | None
+    size: int | None
+    failure: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactRow:
+    id: str
+    session_id: str | None
+    type: str
+    path: str
+    mime_type: str | None
+    bytes: int
+    width: int | None
+    height: int | None
+    name: str | None
+    ts: float
+
+
+_ACTIONS = Table(
+    "actions",
+    ("id", "session_id", "type", "ts", "success", "details", "duration_ms", "error"),
+    ActionRow,
+    {"success": bool, "details": json_object},
+)
+_CONSOLE = Table("console", ("id", "session_id", "ts", "level", "message", "url"), ConsoleRow)
+_NETWORK = Table(
+    "network",
+    ("id", "session_id", "ts", "url", "method", "status", "resource_type", "duration_ms", "size", "failure"),
+    NetworkRow,
+)
+_ARTIFACTS = Table(
+    "artifacts", ("id", "session_id", "type", "path", "mime_type", "bytes", "width", "height", "name", "ts"), ArtifactRow
+)
+_LOGS = {"console": _CONSOLE, "network": _NETWORK}  # the tables trimmed to the newest rows
+R = TypeVar("R")
 
 
 class Records:
@@ -64,7 +134,7 @@ class Records:
 
     def trim(self, table: str, session_id: str, keep: int) -> None:
         """Queue deletion of all but the newest ``keep`` rows of one session in ``console`` or ``network``."""
-        if table not in ("console", "network"):
+        if table not in _LOGS:
             raise ValueError(table)
         self.store.enqueue(
             f"DELETE FROM {table} WHERE session_id = ? AND id < "
@@ -94,52 +164,38 @@ class Records:
 
     # -- reads ---------------------------------------------------------------------------
 
-    async def actions(self, session_id: str, *, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
-        total = await self.store.scalar("SELECT COUNT(*) FROM actions WHERE session_id = ?", (session_id,))
-        rows = await self.store.fetch(
-            "SELECT * FROM actions WHERE session_id = ? ORDER BY id LIMIT ? OFFSET ?", (session_id, limit, offset)
-        )
-        out = []
-        for r in rows:
-            d = dict(r)
-            d["details"] = json.loads(d["details"] or "{}")
-            d["success"] = bool(d["success"])
-            out.append(d)
-        return out, int(total or 0)
+    async def actions(self, session_id: str, *, offset: int, limit: int) -> tuple[list[ActionRow], int]:
+        return await self._page(_ACTIONS, "session_id = ?", [session_id], offset, limit)
 
     async def console_entries(
         self, session_id: str, *, levels: tuple[str, ...] | None, offset: int, limit: int
-    ) -> tuple[list[dict[str, Any]], int]:
+    ) -> tuple[list[ConsoleRow], int]:
         where, params = "session_id = ?", [session_id]
         if levels:
             where += f" AND level IN ({','.join('?' * len(levels))})"
             params.extend(levels)
-        return await self._page("console", where, params, offset, limit)
+        return await self._page(_CONSOLE, where, params, offset, limit)
 
     async def network_entries(
         self, session_id: str, *, url_contains: str | None, failed_only: bool, offset: int, limit: int
-    ) -> tuple[list[dict[str, Any]], int]:
+    ) -> tuple[list[NetworkRow], int]:
         where, params = "session_id = ?", [session_id]
         if url_contains:
             where += " AND instr(url, ?) > 0"
             params.append(url_contains)
         if failed_only:
             where += " AND (failure IS NOT NULL OR status >= 400)"
-        return await self._page("network", where, params, offset, limit)
+        return await self._page(_NETWORK, where, params, offset, limit)
 
-    async def artifacts(self, session_id: str) -> list[dict[str, Any]]:
-        rows = await self.store.fetch("SELECT * FROM artifacts WHERE session_id = ? ORDER BY ts, id", (session_id,))
-        return [dict(r) for r in rows]
+    async def artifacts(self, session_id: str) -> list[ArtifactRow]:
+        return await self.store.rows(_ARTIFACTS, "WHERE session_id = ? ORDER BY ts, id", (session_id,))
 
-    async def artifact_by_id(self, object_id: str) -> dict[str, Any] | None:
-        row = await self.store.fetch_one("SELECT * FROM artifacts WHERE id = ?", (object_id,))
-        return dict(row) if row else None
+    async def artifact_by_id(self, object_id: str) -> ArtifactRow | None:
+        return await self.store.row(_ARTIFACTS, "WHERE id = ?", (object_id,))
 
     async def _page(
-        self, table: str, where: str, params: list[Any], offset: int, limit: int
-    ) -> tuple[list[dict[str, Any]], int]:
-        total = await self.store.scalar(f"SELECT COUNT(*) FROM {table} WHERE {where}", params)
-        rows = await self.store.fetch(
-            f"SELECT * FROM {table} WHERE {where} ORDER BY id LIMIT ? OFFSET ?", (*params, limit, offset)
-        )
-        return [dict(r) for r in rows], int(total or 0)
+        self, table: Table[R], where: str, params: list[Any], offset: int, limit: int
+    ) -> tuple[list[R], int]:
+        total = await self.store.scalar(f"SELECT COUNT(*) FROM {table.name} WHERE {where}", params)
+        rows = await self.store.rows(table, f"WHERE {where} ORDER BY id LIMIT ? OFFSET ?", (*params, limit, offset))
+        return rows, int(total or 0)

@@ -4,13 +4,47 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from .db import Store
+from ..models import OPEN_STATUSES, SessionStatus
+from .db import Store, Table, json_object
 
-__all__ = ["SessionRows"]
+__all__ = ["SessionRow", "SessionRows"]
 
-_OPEN = ("creating", "running")
+_OPEN = tuple(sorted(s.value for s in OPEN_STATUSES))
+_LEFTOVER = (*_OPEN, SessionStatus.ORPHANED.value)  # states a previous process may have left a session in
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRow:
+    """A stored session. ``owner_id`` is the ``client_key`` column (the :class:`~thinkrun_mcp.models.Owner` id)."""
+
+    id: str
+    owner_id: str
+    status: SessionStatus
+    created_at: float
+    ended_at: float | None
+    end_reason: str | None
+    current_url: str | None
+    title: str | None
+    viewport_width: int
+    viewport_height: int
+    options: dict[str, Any]
+    action_count: int
+    navigation_count: int
+    screenshot_count: int
+    dropped: dict[str, int]
+
+
+_SESSIONS = Table(
+    "sessions",
+    ("id", "client_key", "status", "created_at", "ended_at", "end_reason", "current_url", "title", "viewport_width",
+     "viewport_height", "options", "action_count", "navigation_count", "screenshot_count", "dropped"),  # fmt: skip
+    SessionRow,
+    {"status": SessionStatus, "options": json_object, "dropped": json_object},
+)
 
 
 class SessionRows:
@@ -21,62 +55,75 @@ class SessionRows:
         self,
         *,
         session_id: str,
-        client_key: str,
-        status: str,
+        owner_id: str,
+        status: SessionStatus,
         created_at: float,
         viewport: tuple[int, int],
-        options: dict[str, Any],
+        options: Mapping[str, Any],
     ) -> None:
         self.store.enqueue(
             "INSERT INTO sessions (id, client_key, status, created_at, viewport_width, viewport_height, options)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (session_id, client_key, status, created_at, viewport[0], viewport[1], json.dumps(options)),
+            (session_id, owner_id, SessionStatus(status).value, created_at, viewport[0], viewport[1], json.dumps(options)),
         )
 
-    def update(self, session_id: str, **fields: Any) -> None:
-        """Queue an update of some columns (``dropped`` may be given as a dict)."""
-        if not fields:
-            return
-        if isinstance(fields.get("dropped"), dict):
-            fields["dropped"] = json.dumps(fields["dropped"])
-        cols = ", ".join(f"{name} = ?" for name in fields)
-        self.store.enqueue(f"UPDATE sessions SET {cols} WHERE id = ?", (*fields.values(), session_id))
+    def update(
+        self,
+        session_id: str,
+        *,
+        status: SessionStatus | None = None,
+        end_reason: str | None = None,
+        ended_at: float | None = None,
+        current_url: str | None = None,
+        title: str | None = None,
+        action_count: int | None = None,
+        navigation_count: int | None = None,
+        screenshot_count: int | None = None,
+        dropped: Mapping[str, int] | None = None,
+    ) -> None:
+        """Queue an update of the columns given; one left None keeps its value (no column is ever cleared)."""
+        self.store.update(
+            _SESSIONS,
+            session_id,
+            {
+                "status": None if status is None else SessionStatus(status).value,
+                "end_reason": end_reason,
+                "ended_at": ended_at,
+                "current_url": current_url,
+                "title": title,
+                "action_count": action_count,
+                "navigation_count": navigation_count,
+                "screenshot_count": screenshot_count,
+                "dropped": None if dropped is None else json.dumps(dict(dropped)),
+            },
+        )
 
-    async def get(self, session_id: str) -> dict[str, Any] | None:
-        row = await self.store.fetch_one("SELECT * FROM sessions WHERE id = ?", (session_id,))
-        return _decode(row) if row else None
+    async def get(self, session_id: str) -> SessionRow | None:
+        return await self.store.row(_SESSIONS, "WHERE id = ?", (session_id,))
 
     async def list(
-        self, *, client_key: str | None, include_terminated: bool, limit: int, offset: int
-    ) -> tuple[list[dict[str, Any]], int]:
-        where, params = [], []
-        if client_key is not None:
+        self, *, owner_id: str | None, include_terminated: bool, limit: int, offset: int
+    ) -> tuple[list[SessionRow], int]:
+        where: list[str] = []
+        params: list[Any] = []
+        if owner_id is not None:
             where.append("client_key = ?")
-            params.append(client_key)
+            params.append(owner_id)
         if not include_terminated:
-            where.append("status IN (?, ?)")
+            where.append(f"status IN ({', '.join('?' * len(_OPEN))})")
             params.extend(_OPEN)
         clause = (" WHERE " + " AND ".join(where)) if where else ""
         total = await self.store.scalar(f"SELECT COUNT(*) FROM sessions{clause}", params)
-        rows = await self.store.fetch(
-            f"SELECT * FROM sessions{clause} ORDER BY created_at DESC, id LIMIT ? OFFSET ?", (*params, limit, offset)
-        )
-        return [_decode(r) for r in rows], int(total or 0)
+        rows = await self.store.rows(_SESSIONS, f"{clause} ORDER BY created_at DESC, id LIMIT ? OFFSET ?", (*params, limit, offset))
+        return rows, int(total or 0)
 
     async def fail_leftovers(self, reason: str) -> int:
         """Sessions a previous process left open can never resume: end them as failed."""
-        n = await self.store.scalar("SELECT COUNT(*) FROM sessions WHERE status IN (?, ?, 'orphaned')", _OPEN)
+        states = f"status IN ({', '.join('?' * len(_LEFTOVER))})"
+        n = await self.store.scalar(f"SELECT COUNT(*) FROM sessions WHERE {states}", _LEFTOVER)
         if n:
             await self.store.execute(
-                "UPDATE sessions SET status = 'failed', end_reason = ?, ended_at = ?"
-                " WHERE status IN (?, ?, 'orphaned')",
-                (reason, time.time(), *_OPEN),
+                f"UPDATE sessions SET status = ?, end_reason = ?, ended_at = ? WHERE {states}",
+                (SessionStatus.FAILED.value, reason, time.time(), *_LEFTOVER),
             )
         return int(n or 0)
-
-
-def _decode(row: Any) -> dict[str, Any]:
-    data = dict(row)
-    data["options"] = json.loads(data.get("options") or "{}")
-    data["dropped"] = json.loads(data.get("dropped") or "{}")
-    return data

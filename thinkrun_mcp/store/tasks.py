@@ -4,69 +4,193 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from .db import Store
+from ..models import LIVE_TASK_STATUSES, TaskStatus
+from .db import Store, Table, json_object
 
-__all__ = ["TaskRows", "ActCacheRows"]
+__all__ = ["ActCacheRow", "ActCacheRows", "TaskRow", "TaskRows", "TaskStepRow"]
 
-_LIVE = ("starting", "pending", "running")
+_LIVE = tuple(sorted(s.value for s in LIVE_TASK_STATUSES))
 
 
-def _decode(row: Any) -> dict[str, Any]:
-    data = dict(row)
-    data["params"] = json.loads(data.get("params") or "{}")
-    out = data.get("output")
-    data["output"] = json.loads(out) if out is not None else None
-    return data
+def _json_or_none(text: str | None) -> Any:
+    return json.loads(text) if text is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRow:
+    """A stored task. ``owner_id`` is the ``client_key`` column; ``params`` the request as stored (no secret values)."""
+
+    id: str
+    session_id: str | None
+    owner_id: str
+    status: TaskStatus
+    backend: str
+    model: str
+    instruction: str
+    params: dict[str, Any]
+    output: Any
+    error: str | None
+    steps: int
+    input_tokens: int
+    output_tokens: int
+    created_at: float
+    started_at: float | None
+    completed_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskStepRow:
+    id: int
+    task_id: str
+    step: int
+    ts: float
+    action: str
+    args: dict[str, Any]
+    outcome: str
+    success: bool
+    url: str | None
+    duration_ms: int
+    model_ms: int
+    input_tokens: int
+    output_tokens: int
+    prompt_chars: int
+
+
+@dataclass(frozen=True, slots=True)
+class ActCacheRow:
+    site: str
+    instruction: str
+    method: str
+    role: str
+    name: str
+    value: str | None
+    hits: int
+    created_at: float
+    used_at: float
+
+
+_TASKS = Table(
+    "tasks",
+    ("id", "session_id", "client_key", "status", "backend", "model", "instruction", "params", "output", "error", "steps",
+     "input_tokens", "output_tokens", "created_at", "started_at", "completed_at"),  # fmt: skip
+    TaskRow,
+    {"status": TaskStatus, "params": json_object, "output": _json_or_none},
+)
+_STEPS = Table(
+    "task_steps",
+    ("id", "task_id", "step", "ts", "action", "args", "outcome", "success", "url", "duration_ms", "model_ms",
+     "input_tokens", "output_tokens", "prompt_chars"),  # fmt: skip
+    TaskStepRow,
+    {"args": json_object, "success": bool},
+)
+_ACT_CACHE = Table(
+    "act_cache",
+    ("site", "instruction", "method", "role", "name", "value", "hits", "created_at", "used_at"),
+    ActCacheRow,
+)
 
 
 class TaskRows:
     def __init__(self, store: Store):
         self.store = store
 
-    async def insert(self, **row: Any) -> None:
-        row["params"] = json.dumps(row.get("params") or {})
-        cols = ", ".join(row)
-        await self.store.execute(f"INSERT INTO tasks ({cols}) VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
+    async def insert(
+        self,
+        *,
+        task_id: str,
+        session_id: str | None,
+        owner_id: str,
+        status: TaskStatus,
+        backend: str,
+        model: str,
+        instruction: str,
+        params: Mapping[str, Any],
+        created_at: float,
+    ) -> None:
+        """Write a new task now (its row must exist before anyone can ask for it)."""
+        await self.store.execute(
+            "INSERT INTO tasks (id, session_id, client_key, status, backend, model, instruction, params, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (task_id, session_id, owner_id, TaskStatus(status).value, backend, model, instruction,
+             json.dumps(dict(params), ensure_ascii=False), created_at),  # fmt: skip
+        )
 
-    def update(self, task_id: str, **fields: Any) -> None:
-        if "output" in fields:
-            fields["output"] = json.dumps(fields["output"], ensure_ascii=False) if fields["output"] is not None else None
-        cols = ", ".join(f"{k} = ?" for k in fields)
-        self.store.enqueue(f"UPDATE tasks SET {cols} WHERE id = ?", (*fields.values(), task_id))
+    def update(
+        self,
+        task_id: str,
+        *,
+        status: TaskStatus | None = None,
+        started_at: float | None = None,
+        completed_at: float | None = None,
+        output: Any = None,
+        error: str | None = None,
+        steps: int | None = None,
+        input_tokens: int | None = None,
+        output_tokens: int | None = None,
+    ) -> None:
+        """Queue an update of the columns given; one left None keeps its value (no column is ever cleared)."""
+        self.store.update(
+            _TASKS,
+            task_id,
+            {
+                "status": None if status is None else TaskStatus(status).value,
+                "started_at": started_at,
+                "completed_at": completed_at,
+                "output": None if output is None else json.dumps(output, ensure_ascii=False),
+                "error": error,
+                "steps": steps,
+                "input_tokens": input_tokens,
+                "output_tokens": output_tokens,
+            },
+        )
 
-    def step(self, task_id: str, **row: Any) -> None:
-        row["args"] = json.dumps(row.get("args") or {}, ensure_ascii=False, default=str)
-        row["success"] = int(bool(row.get("success")))
-        cols = ", ".join(row)
+    def step(
+        self,
+        task_id: str,
+        *,
+        step: int,
+        ts: float,
+        action: str,
+        args: Mapping[str, Any],
+        outcome: str,
+        success: bool,
+        url: str | None,
+        duration_ms: int,
+        model_ms: int,
+        input_tokens: int,
+        output_tokens: int,
+        prompt_chars: int,
+    ) -> None:
         self.store.enqueue(
-            f"INSERT INTO task_steps (task_id, {cols}) VALUES (?, {', '.join('?' * len(row))})", (task_id, *row.values())
+            "INSERT INTO task_steps (task_id, step, ts, action, args, outcome, success, url, duration_ms, model_ms,"
+            " input_tokens, output_tokens, prompt_chars) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (task_id, step, ts, action, json.dumps(dict(args), ensure_ascii=False, default=str), outcome, int(success), url,
+             duration_ms, model_ms, input_tokens, output_tokens, prompt_chars),  # fmt: skip
         )
 
-    async def get(self, task_id: str) -> dict[str, Any] | None:
-        row = await self.store.fetch_one("SELECT * FROM tasks WHERE id = ?", (task_id,))
-        return _decode(row) if row else None
+    async def get(self, task_id: str) -> TaskRow | None:
+        return await self.store.row(_TASKS, "WHERE id = ?", (task_id,))
 
-    async def steps(self, task_id: str, *, last: int) -> list[dict[str, Any]]:
+    async def steps(self, task_id: str, *, last: int) -> list[TaskStepRow]:
+        """The task's ``last`` steps, oldest first."""
         rows = await self.store.fetch(
-            "SELECT * FROM (SELECT * FROM task_steps WHERE task_id = ? ORDER BY id DESC LIMIT ?) ORDER BY id", (task_id, last)
+            f"SELECT {_STEPS.names} FROM ({_STEPS.select} WHERE task_id = ? ORDER BY id DESC LIMIT ?) ORDER BY id",
+            (task_id, last),
         )
-        out = []
-        for r in rows:
-            d = dict(r)
-            d["args"] = json.loads(d["args"] or "{}")
-            d["success"] = bool(d["success"])
-            out.append(d)
-        return out
+        return [_STEPS.read(r) for r in rows]
 
     async def fail_leftovers(self, reason: str) -> int:
         """Tasks a previous process left unfinished can never resume: they fail."""
-        n = await self.store.scalar(f"SELECT COUNT(*) FROM tasks WHERE status IN ({','.join('?' * len(_LIVE))})", _LIVE)
+        live = f"status IN ({','.join('?' * len(_LIVE))})"
+        n = await self.store.scalar(f"SELECT COUNT(*) FROM tasks WHERE {live}", _LIVE)
         if n:
             await self.store.execute(
-                f"UPDATE tasks SET status = 'failed', error = ?, completed_at = ? WHERE status IN ({','.join('?' * len(_LIVE))})",
-                (reason, time.time(), *_LIVE),
+                f"UPDATE tasks SET status = ?, error = ?, completed_at = ? WHERE {live}",
+                (TaskStatus.FAILED.value, reason, time.time(), *_LIVE),
             )
         return int(n or 0)
 
@@ -77,9 +201,8 @@ class ActCacheRows:
     def __init__(self, store: Store):
         self.store = store
 
-    async def get(self, site: str, instruction: str) -> dict[str, Any] | None:
-        row = await self.store.fetch_one("SELECT * FROM act_cache WHERE site = ? AND instruction = ?", (site, instruction))
-        return dict(row) if row else None
+    async def get(self, site: str, instruction: str) -> ActCacheRow | None:
+        return await self.store.row(_ACT_CACHE, "WHERE site = ? AND instruction = ?", (site, instruction))
 
     def put(self, site: str, instruction: str, *, method: str, role: str, name: str, value: str | None) -> None:
         now = time.time()

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
 from ...agent.planner import StepRecord
-from ...agent.tasks import DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS, MIN_TIMEOUT_MS, TaskParams
-from ...models import SecretSpec, TaskInfo
+from ...models import (
+    DEFAULT_TIMEOUT_MS,
+    BackendName,
+    Instruction,
+    MaxSteps,
+    OutputType,
+    SecretSpec,
+    TaskInfo,
+    TaskRequest,
+    TaskUrl,
+    TimeoutMs,
+    TokenBudget,
+)
 from ..app import Ctx, owner_of, respond, runtime_of, terse, tool
-from ..params import Domains, TaskId
+from ..params import Domains, OptionalSessionId, TaskId
 
 __all__ = ["TOOLS"]
-
-Tokens = Annotated[int | None, Field(ge=1_000, le=10_000_000)]
 
 
 def _task_text(t: TaskInfo) -> str:
@@ -45,31 +54,31 @@ def _task_text(t: TaskInfo) -> str:
 )
 async def agent_execute(
     ctx: Ctx,
-    instruction: Annotated[str, Field(min_length=1, max_length=10_000)],
-    backend: Literal["gemini", "claude"] | None = None,
-    timeout_ms: Annotated[int, Field(ge=MIN_TIMEOUT_MS, le=MAX_TIMEOUT_MS)] = DEFAULT_TIMEOUT_MS,
-    session_id: Annotated[str | None, Field(max_length=100, description="Queue in this session.")] = None,
-    starting_point: Annotated[str | None, Field(max_length=8192)] = None,
+    instruction: Instruction,
+    backend: BackendName | None = None,
+    timeout_ms: TimeoutMs = DEFAULT_TIMEOUT_MS,
+    session_id: Annotated[OptionalSessionId, Field(description="Queue in this session.")] = None,
+    starting_point: TaskUrl | None = None,
     avoid_domains: Domains = None,
     secrets: Annotated[list[terse(SecretSpec)] | None, Field(max_length=50)] = None,
-    output_type: Literal["text", "structured_json", "structured_csv"] = "text",
+    output_type: OutputType = "text",
     output_schema: Annotated[dict[str, Any] | None, Field(description="JSON Schema for structured_json.")] = None,
-    max_steps: Annotated[int | None, Field(ge=1, le=500)] = None,
-    max_input_tokens: Tokens = None,
-    max_output_tokens: Tokens = None,
+    max_steps: MaxSteps | None = None,
+    max_input_tokens: TokenBudget | None = None,
+    max_output_tokens: TokenBudget | None = None,
     terminate_on_completion: bool | None = None,
     wait: bool = False,
 ) -> Annotated[CallToolResult, TaskInfo]:
     rt = runtime_of(ctx)
-    params = TaskParams(
+    # The arguments' limits are TaskRequest's own (the types above); building it runs the checks across fields.
+    request = TaskRequest(
         instruction=instruction, backend=backend, timeout_ms=timeout_ms, session_id=session_id,
-        starting_point=starting_point, avoid_domains=list(avoid_domains or []),
-        secrets=[s.model_dump() for s in secrets] if secrets else None, output_type=output_type,
+        starting_point=starting_point, avoid_domains=avoid_domains or [], secrets=secrets, output_type=output_type,
         output_schema=output_schema, max_steps=max_steps, max_input_tokens=max_input_tokens,
         max_output_tokens=max_output_tokens, terminate_on_completion=terminate_on_completion,
     )  # fmt: skip
     owner = owner_of(ctx)
-    submitted = await rt.tasks.submit(owner, params)
+    submitted = await rt.tasks.submit(owner, request)
     if not wait:
         info = await rt.tasks.status(owner, submitted.task_id)
         text = (f"Task {info.task_id} is {info.status} on session {info.session_id} with {info.backend}; "
