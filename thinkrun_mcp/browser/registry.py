@@ -204,6 +204,15 @@ class SessionRegistry:
         self._sessions.pop(session.id, None)
         log.info("session %s %s: %s", session.id, status, reason)
 
+    async def end_all(self, reason: str) -> None:
+        """End every open session as ``terminated`` with ``reason``."""
+        await asyncio.gather(*(self.end(s, "terminated", reason) for s in self.open_sessions()))
+
+    def busy(self, session_id: str) -> int:
+        """Tool calls and tasks in flight on an open session; 0 when it is not open."""
+        session = self._sessions.get(session_id)
+        return session.busy if session is not None and session.is_open else 0
+
     async def close(self, session_id: str) -> BrowserSession:
         session = await self.get(session_id)
         await self.end(session, "terminated", "closed by client")
