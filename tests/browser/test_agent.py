@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import call, call_error, text_of
-from tests.fakes import Delay, Failure, FakeAnthropic, FakeGemini, Reply, ToolCall
-from tests.fakes.steps import act, done, ref_of, rows_of_tables, sign_in
-from tests.site_server import PAGE_SIZE, PRODUCTS, VALID_EMAIL, VALID_PASSWORD
+from tests.support.fakes import Delay, Failure, FakeAnthropic, FakeGemini, Reply, ToolCall
+from tests.support.fakes.steps import act, done, ref_of, rows_of_tables, sign_in
+from tests.support.mcp import call, call_error, text_of
+from tests.support.site import PAGE_SIZE, PRODUCTS, VALID_EMAIL, VALID_PASSWORD
 from thinkrun_mcp.agent import tasks as tasks_module
 from thinkrun_mcp.agent.tasks import TaskParams
 from thinkrun_mcp.store.db import Store

@@ -18,9 +18,9 @@ import pytest
 from mcp import Client
 from PIL import Image
 
-from tests.conftest import call, call_error, error_code, page_text, ref_of, text_of
-from tests.procs import free_port
-from tests.site_server import REPORT_CSV, FixtureSite
+from tests.support.mcp import call, call_error, error_code, page_text, ref_of, text_of
+from tests.support.procs import free_port
+from tests.support.site import REPORT_CSV, FixtureSite
 from thinkrun_mcp.runtime import Runtime
 
 ERROR_TEXT = re.compile(r"^[a-z_]+: .+ \(hint: .+\)$", re.S)

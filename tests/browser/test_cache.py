@@ -23,10 +23,11 @@ import pytest
 from mcp.types import CallToolResult
 from PIL import Image
 
-from tests.conftest import call, call_error, error_code, held_client, make_settings, ref_of
-from tests.fakes import FakeCloud
-from tests.procs import free_port
-from tests.site_server import DATA_JSON, PLAIN_TEXT, VALID_EMAIL, VALID_PASSWORD
+from tests.support.fakes import FakeCloud
+from tests.support.mcp import call, call_error, error_code, held_client, ref_of
+from tests.support.procs import free_port
+from tests.support.settings import make_settings
+from tests.support.site import DATA_JSON, PLAIN_TEXT, VALID_EMAIL, VALID_PASSWORD
 from thinkrun_mcp.browser.policy import UrlPolicy
 from thinkrun_mcp.runtime import Runtime
 from thinkrun_mcp.server.mcp import create_server

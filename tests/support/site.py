@@ -7,7 +7,7 @@ paginated product search).
 
 Usage::
 
-    from tests.site_server import start_site
+    from tests.support.site import start_site
 
     with start_site() as site:
         site.url("forms.html")        # -> "http://127.0.0.1:<port>/forms.html"
@@ -60,7 +60,7 @@ __all__ = [
     "AUTH_COOKIE",
 ]
 
-SITE_DIR = Path(__file__).resolve().parent / "site"
+SITE_DIR = Path(__file__).resolve().parents[1] / "site"
 
 VALID_EMAIL = "ada@example.com"
 VALID_PASSWORD = "correct horse battery staple"
@@ -609,7 +609,7 @@ def start_site(host: str = "127.0.0.1", port: int = 0) -> FixtureSite:
     return FixtureSite(host, port)
 
 
-if __name__ == "__main__":  # pragma: no cover - manual use: python tests/site_server.py [port]
+if __name__ == "__main__":  # pragma: no cover - manual use: python -m tests.support.site [port]
     import time
 
     site = start_site(port=int(sys.argv[1]) if len(sys.argv) > 1 else 8765)

@@ -21,7 +21,7 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
 
-from tests.fakes import Delay, Failure, FakeAnthropic, FakeCloud, FakeGemini, RecordedRequest, Reply, ToolCall
+from tests.support.fakes import Delay, Failure, FakeAnthropic, FakeCloud, FakeGemini, RecordedRequest, Reply, ToolCall
 
 SECRET = "sk-live-SUPER-SECRET-do-not-send"
 

@@ -16,10 +16,7 @@ import zlib
 
 import pytest
 
-try:
-    from tests.site_server import PAGE_SIZE, PRODUCTS, SITE_DIR, VALID_EMAIL, VALID_PASSWORD, FixtureSite, start_site
-except ImportError:  # tests/ is not a package: pytest puts tests/ itself on sys.path
-    from site_server import PAGE_SIZE, PRODUCTS, SITE_DIR, VALID_EMAIL, VALID_PASSWORD, FixtureSite, start_site
+from tests.support.site import PAGE_SIZE, PRODUCTS, SITE_DIR, VALID_EMAIL, VALID_PASSWORD, FixtureSite, start_site
 
 
 @pytest.fixture(scope="module")
