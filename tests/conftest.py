@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.site import FixtureSite, start_site
+from tests.support.site import FixtureSite, serve_site
 
 # Tests never read a developer's .env, THINKRUN_* environment or real LLM keys and endpoints:
 # tests that need a model point the SDKs at local fake servers themselves.
@@ -36,6 +36,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def site() -> Iterator[FixtureSite]:
-    with start_site() as s:
+def site_server() -> Iterator[FixtureSite]:
+    """The fixture site for the whole run; module-scoped fixtures use it, tests use ``site``."""
+    with serve_site() as s:
         yield s
+
+
+@pytest.fixture
+def site(site_server: FixtureSite) -> Iterator[FixtureSite]:
+    """The fixture site; the routes a test sets and the hits it counted are forgotten after it."""
+    yield site_server
+    site_server.reset()

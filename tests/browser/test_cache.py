@@ -27,7 +27,7 @@ from tests.support.fakes import FakeCloud
 from tests.support.mcp import call, call_error, error_code, held_client, ref_of
 from tests.support.procs import free_port
 from tests.support.settings import make_settings
-from tests.support.site import DATA_JSON, PLAIN_TEXT, VALID_EMAIL, VALID_PASSWORD
+from tests.support.site import SITE_DIR, VALID_EMAIL, VALID_PASSWORD
 from thinkrun_mcp.browser.policy import UrlPolicy
 from thinkrun_mcp.runtime import Runtime
 from thinkrun_mcp.server.mcp import create_server
@@ -626,19 +626,19 @@ async def test_cloud_provider_with_url_but_no_key_names_the_missing_key(own_clie
 
 async def test_plain_text_is_returned_as_sent(client, site):
     r = await call(client, "page_cache_text", {"url": unique(site, "plain.txt")})
-    assert r["text"] == PLAIN_TEXT
+    assert r["text"] == (SITE_DIR / "plain.txt").read_text()
     assert r["metadata"]["contentType"].startswith("text/plain")
 
 
 async def test_json_is_returned_as_sent(client, site):
     r = await call(client, "page_cache_text", {"url": unique(site, "data.json")})
-    assert json.loads(r["text"]) == DATA_JSON
+    assert json.loads(r["text"]) == json.loads((SITE_DIR / "data.json").read_text())
 
 
 async def test_json_as_markdown_is_a_fenced_json_block(client, site):
     r = await call(client, "page_cache_text", {"url": unique(site, "data.json"), "options": {"format": "markdown"}})
     assert r["text"].startswith("```json\n") and r["text"].endswith("\n```")
-    assert json.loads(r["text"][len("```json\n") : -len("\n```")]) == DATA_JSON
+    assert json.loads(r["text"][len("```json\n") : -len("\n```")]) == json.loads((SITE_DIR / "data.json").read_text())
 
 
 async def test_pdf_gets_a_note_instead_of_an_empty_page(client, site):

@@ -138,7 +138,7 @@ class ServerRun:
 
 
 @pytest.fixture(scope="module")
-async def raw_stdio_run(tmp_path_factory: pytest.TempPathFactory, site: FixtureSite) -> AsyncIterator[ServerRun]:
+async def raw_stdio_run(tmp_path_factory: pytest.TempPathFactory, site_server: FixtureSite) -> AsyncIterator[ServerRun]:
     """JSON-RPC by hand over the pipes: initialize, navigate (INFO logs on), then close stdin."""
     tmp = tmp_path_factory.mktemp("raw-stdio")
     data_dir = tmp / "data"
@@ -155,7 +155,7 @@ async def raw_stdio_run(tmp_path_factory: pytest.TempPathFactory, site: FixtureS
             "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw-test", "version": "0"},
         }))  # fmt: skip
         proc.stdin.write(_rpc(None, "notifications/initialized"))
-        proc.stdin.write(_rpc(2, "tools/call", {"name": "browser_navigate", "arguments": {"url": site.url("index.html")}}))
+        proc.stdin.write(_rpc(2, "tools/call", {"name": "browser_navigate", "arguments": {"url": site_server.url("index.html")}}))
         await proc.stdin.drain()
         async with asyncio.timeout(60):
             while b'"id":2' not in (lines[-1].replace(b" ", b"") if lines else b""):
@@ -207,7 +207,7 @@ async def _navigate_and_observe(client: Client, site: FixtureSite) -> str:
 
 
 @pytest.fixture(scope="module")
-async def http_run(tmp_path_factory: pytest.TempPathFactory, site: FixtureSite) -> ServerRun:
+async def http_run(tmp_path_factory: pytest.TempPathFactory, site_server: FixtureSite) -> ServerRun:
     """A streamable-HTTP server: navigate and observe through it, then SIGTERM it."""
     tmp = tmp_path_factory.mktemp("http")
     port = free_port()
@@ -216,7 +216,7 @@ async def http_run(tmp_path_factory: pytest.TempPathFactory, site: FixtureSite) 
     with spawned(cmd, log=log, env=server_env(tmp / "data"), cwd=tmp) as proc:
         await wait_for_port(port, proc, log=log)
         async with Client(f"http://127.0.0.1:{port}/mcp", read_timeout_seconds=60) as c:
-            text = await _navigate_and_observe(c, site)
+            text = await _navigate_and_observe(c, site_server)
         browsers = chromiums(descendants(proc.pid))
         proc.terminate()
         code = await asyncio.to_thread(proc.wait, 20)
