@@ -1,4 +1,5 @@
-"""Fixtures that start Chromium: the shared warm runtime, in-process MCP clients, runtimes of a test's own.
+"""Fixtures that start Chromium: the shared warm runtime, in-process MCP clients, runtimes of a test's own,
+and a bare Playwright browser for the tests below the tools.
 
 Everything is real: Chromium on pages of the fixture site, SQLite files in temp dirs, the MCP
 client talking to the server in-process.
@@ -13,7 +14,9 @@ from typing import Any
 
 import pytest
 from mcp import Client
+from playwright.async_api import Browser
 
+from tests.support.chromium import launched_chromium
 from tests.support.mcp import held_client
 from tests.support.settings import make_settings
 from thinkrun_mcp.runtime import Runtime
@@ -69,3 +72,10 @@ def own_client(runtime_factory: Callable[..., Any]) -> Callable[..., contextlib.
             yield c, rt
 
     return opened
+
+
+@pytest.fixture(scope="module")
+async def chromium(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Browser]:
+    """A bare Playwright ``Browser``, found and launched by the engine as the server would."""
+    async with launched_chromium(tmp_path_factory.mktemp("chromium")) as browser:
+        yield browser

@@ -7,23 +7,15 @@ both started here on 127.0.0.1 and ended with their children.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from pathlib import Path
 
-import pytest
-
+from tests.support.chromium import chromium_executable
 from tests.support.mcp import call, call_error, error_code, held_client, ref_of, text_of
 from tests.support.procs import free_port, spawned, wait_for_port
 from tests.support.site import FixtureSite
 from thinkrun_mcp.browser.engine import LAUNCH_ARGS
 from thinkrun_mcp.server.mcp import create_server
-
-CHROMIUM = next(
-    (p for p in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("google-chrome")) if p and os.path.exists(p)),
-    None,
-)
-needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="no system Chromium to serve remotely")
 
 
 # -- no browser ------------------------------------------------------------------------------
@@ -42,15 +34,15 @@ async def test_tool_call_without_a_browser_reports_browser_unavailable(runtime_f
 # -- remote browsers ------------------------------------------------------------------------
 
 
-@needs_chromium
 async def test_runtime_drives_a_browser_launched_by_playwright_run_server(runtime_factory, site: FixtureSite, tmp_path: Path) -> None:
     port = free_port()
     log = tmp_path / "run-server.log"
-    # --unsafe lets the client choose the executable: Playwright's own Chromium is not installed here.
+    executable = await chromium_executable(tmp_path / "discovery")
+    # --unsafe lets the client choose the executable: the server may not have a Chromium of its own.
     cmd = [sys.executable, "-m", "playwright", "run-server", "--port", str(port), "--host", "127.0.0.1", "--unsafe"]
     with spawned(cmd, log=log) as server:
         await wait_for_port(port, server, log=log)
-        async with runtime_factory(browser_endpoint=f"ws://127.0.0.1:{port}/", browser_path=CHROMIUM) as rt:
+        async with runtime_factory(browser_endpoint=f"ws://127.0.0.1:{port}/", browser_path=executable) as rt:
             async with held_client(create_server(runtime=rt)) as c:
                 await call(c, "browser_navigate", {"url": site.url("index.html")})
                 observed = await c.call_tool("browser_observe", {})
@@ -61,11 +53,10 @@ async def test_runtime_drives_a_browser_launched_by_playwright_run_server(runtim
     assert location is not None and location.source == "remote"
 
 
-@needs_chromium
 async def test_runtime_drives_a_browser_over_its_devtools_endpoint(runtime_factory, site: FixtureSite, tmp_path: Path) -> None:
     port = free_port()
     log = tmp_path / "chromium.log"
-    cmd = [CHROMIUM, "--headless=new", f"--remote-debugging-port={port}", "--remote-debugging-address=127.0.0.1",
+    cmd = [await chromium_executable(tmp_path / "discovery"), "--headless=new", f"--remote-debugging-port={port}", "--remote-debugging-address=127.0.0.1",
            f"--user-data-dir={tmp_path / 'profile'}", *LAUNCH_ARGS, "about:blank"]  # fmt: skip
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.insert(1, "--no-sandbox")

@@ -2,31 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
-import pytest_asyncio
 
 from thinkrun_mcp.browser.instruction import resolve
 from thinkrun_mcp.browser.observe import GEOMETRY_JS, ElementInfo, Geometry, parse_snapshot, render_tree
-
-CHROMIUMS = ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]  # fmt: skip
-
-
-async def launch_chromium(p):
-    """Chromium from the system (Debian's /usr/bin/chromium first), else Playwright's own; skip if none."""
-    for name in CHROMIUMS:
-        path = name if os.path.isabs(name) and os.path.exists(name) else shutil.which(name)
-        if path:
-            return await p.chromium.launch(executable_path=path, args=ARGS)
-    try:
-        return await p.chromium.launch(args=ARGS)
-    except Exception as exc:  # noqa: BLE001 - no browser on this machine
-        pytest.skip(f"no Chromium available: {str(exc).splitlines()[0]}")
-
 
 CHECKOUT = """
 <header><nav aria-label="Main"><a href="/">Home</a> <a href="/cart">Cart</a> <a href="/login">Sign in</a></nav>
@@ -52,18 +31,15 @@ CHECKOUT = """
 """
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def checkout_page():
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as p:
-        browser = await launch_chromium(p)
-        try:
-            page = await browser.new_page(viewport={"width": 1280, "height": 720})
-            await page.set_content(CHECKOUT)
-            yield page
-        finally:
-            await browser.close()
+@pytest.fixture(scope="module")
+async def checkout_page(chromium):
+    context = await chromium.new_context(viewport={"width": 1280, "height": 720})
+    try:
+        page = await context.new_page()
+        await page.set_content(CHECKOUT)
+        yield page
+    finally:
+        await context.close()
 
 
 async def elements_of(page) -> list[ElementInfo]:

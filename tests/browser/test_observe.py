@@ -2,33 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
 from tests.support.site import SITE_DIR as SITE
 from thinkrun_mcp.browser.observe import GEOMETRY_JS, Geometry, Node, TreeText, paginate, parse_snapshot, render_tree
 
-CHROMIUMS = ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]  # fmt: skip
 STDTYPES = Path("/usr/share/doc/python3/html/library/stdtypes.html")
-
-
-async def launch_chromium(p):
-    """Chromium from the system (Debian's /usr/bin/chromium first), else Playwright's own; skip if none."""
-    for name in CHROMIUMS:
-        path = name if os.path.isabs(name) and os.path.exists(name) else shutil.which(name)
-        if path:
-            return await p.chromium.launch(executable_path=path, args=ARGS)
-    try:
-        return await p.chromium.launch(args=ARGS)
-    except Exception as exc:  # noqa: BLE001 - no browser on this machine
-        pytest.skip(f"no Chromium available: {str(exc).splitlines()[0]}")
 
 
 def walk(nodes: list[Node]):
@@ -37,21 +19,9 @@ def walk(nodes: list[Node]):
         yield from walk(n.children)
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def browser():
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as p:
-        b = await launch_chromium(p)
-        try:
-            yield b
-        finally:
-            await b.close()
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def page(browser):
-    context = await browser.new_context(viewport={"width": 1280, "height": 720})
+@pytest.fixture
+async def page(chromium):
+    context = await chromium.new_context(viewport={"width": 1280, "height": 720})
     try:
         yield await context.new_page()
     finally:
