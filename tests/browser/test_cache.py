@@ -28,6 +28,7 @@ from tests.support.mcp import call, call_error, error_code, held_client, ref_of
 from tests.support.procs import free_port
 from tests.support.settings import make_settings
 from tests.support.site import SITE_DIR, VALID_EMAIL, VALID_PASSWORD
+from tests.support.wait import wait_until
 from thinkrun_mcp.browser.policy import UrlPolicy
 from thinkrun_mcp.runtime import Runtime
 from thinkrun_mcp.server.mcp import create_server
@@ -223,10 +224,7 @@ async def test_a_request_joining_a_slower_fetch_waits_only_its_own_timeout(clien
     url = unique(site, "slow", ms=4_000)
     before = site.hits["/slow"]
     first = asyncio.create_task(call(client, "page_cache_text", {"url": url, "options": {"timeout": 20_000}}))
-    for _ in range(200):  # until the first request is at the server
-        if site.hits["/slow"] > before:
-            break
-        await asyncio.sleep(0.02)
+    await wait_until(lambda: site.hits["/slow"] > before, what="the first request to reach the site")
     text = await call_error(client, "page_cache_text", {"url": url, "options": {"timeout": 1_000}})
     assert error_code(text) == "timeout" and "already being fetched" in text
     assert not first.done()  # the first one goes on regardless

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -148,13 +147,10 @@ async def test_stdtypes_viewport_is_small_and_page_scope_paginates_exactly(page)
     geo = Geometry.from_js(await page.evaluate(GEOMETRY_JS))
     assert len(snap) > 500_000
 
-    started = time.perf_counter()
     tree = render_tree(parse_snapshot(snap), geometry=geo, scope="viewport")
-    elapsed = time.perf_counter() - started
     assert len(tree.text) < 8000, len(tree.text)
     assert '- heading "Built-in Types" [level=1]' in tree.text
     assert tree.outside is not None and len(tree.outside) <= 320
-    assert elapsed < 1.0  # ~60 ms on CPython 3.11; generous for slow CI machines
     await assert_refs_resolve(page, tree)
 
     full = render_tree(parse_snapshot(snap), geometry=geo, scope="page")

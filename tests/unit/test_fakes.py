@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -277,10 +276,8 @@ async def test_anthropic_base_url_and_key_from_env(fake_anthropic: FakeAnthropic
 async def test_anthropic_timeout_and_cancel_during_delay(fake_anthropic: FakeAnthropic) -> None:
     fake_anthropic.push(Delay(5, Reply(text="too late")), Delay(5, Reply(text="too late")))
     client = anthropic_client(fake_anthropic, timeout=0.3)
-    t0 = time.monotonic()
     with pytest.raises(anthropic.APITimeoutError):
         await client.messages.create(model="m", max_tokens=10, messages=[{"role": "user", "content": "hi"}])
-    assert time.monotonic() - t0 < 2
 
     task = asyncio.create_task(
         anthropic_client(fake_anthropic, timeout=30).messages.create(
@@ -293,9 +290,9 @@ async def test_anthropic_timeout_and_cancel_during_delay(fake_anthropic: FakeAnt
     with pytest.raises(asyncio.CancelledError):
         await task
     await client.close()
-    reqs = await asyncio.to_thread(fake_anthropic.wait_for_requests, 2, 3.0)
-    assert all(r.client_disconnected and r.status is None for r in reqs)
-    assert time.monotonic() - t0 < 3
+    # Both calls hung up before the delayed replies: had either waited, it would have been answered (200).
+    reqs = await asyncio.to_thread(fake_anthropic.wait_for_requests, 2, 10.0)
+    assert [(r.client_disconnected, r.status) for r in reqs] == [(True, None), (True, None)]
 
 
 # -- Gemini ---------------------------------------------------------------------------------------
@@ -438,10 +435,8 @@ async def test_gemini_base_url_and_key_from_env(fake_gemini: FakeGemini, monkeyp
 async def test_gemini_timeout_is_a_raw_httpx2_timeout(fake_gemini: FakeGemini) -> None:
     fake_gemini.push(Delay(5, Reply(text="too late")))
     client = gemini_client(fake_gemini, timeout=300)  # HttpOptions.timeout is in MILLIseconds; default None = no timeout
-    t0 = time.monotonic()
     with pytest.raises(httpx2.TimeoutException):  # not wrapped in google.genai.errors
         await client.aio.models.generate_content(model="gemini-2.5-flash", contents="hi")
-    assert time.monotonic() - t0 < 2
     assert fake_gemini.last.headers["x-server-timeout"] == "1"  # the SDK tells the server its deadline (ceil seconds)
-    await asyncio.to_thread(fake_gemini.wait_for_requests, 1, 3.0)
-    assert fake_gemini.last.client_disconnected
+    (req,) = await asyncio.to_thread(fake_gemini.wait_for_requests, 1, 10.0)
+    assert (req.client_disconnected, req.status) == (True, None)  # it hung up before the delayed reply

@@ -6,8 +6,6 @@ logic against live pages is in ``tests/browser/test_observe.py``.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from thinkrun_mcp.browser.observe import (
@@ -465,7 +463,7 @@ def test_paginate_edge_cases():
     assert paginate("abcdef", max_chars=0) == ("a", 1)
 
 
-# -- performance -------------------------------------------------------------------------------
+# -- a large page ------------------------------------------------------------------------------
 
 
 def _big_snapshot(sections: int = 400) -> str:
@@ -487,11 +485,8 @@ def _big_snapshot(sections: int = 400) -> str:
     return "\n".join(out)
 
 
-def test_parse_and_render_are_fast_on_a_large_snapshot():
+def test_a_large_snapshot_renders_to_a_small_viewport_observation():
     snap = _big_snapshot()
     geo = Geometry(0, 0, 1280, 720, 1280, 80000)
-    started = time.perf_counter()
     tree = render_tree(parse_snapshot(snap), geometry=geo, scope="viewport")
-    elapsed = time.perf_counter() - started
     assert len(tree.text) < 3000
-    assert elapsed < 1.0, f"parse+render took {elapsed:.3f}s for {len(snap)} chars"
