@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from mcp import Client
@@ -18,7 +17,7 @@ from playwright.async_api import Browser
 
 from tests.support.chromium import launched_chromium
 from tests.support.mcp import held_client
-from tests.support.settings import make_settings
+from tests.support.runtime import served_runtime, started_runtime
 from thinkrun_mcp.runtime import Runtime
 from thinkrun_mcp.server.mcp import create_server
 
@@ -26,13 +25,9 @@ from thinkrun_mcp.server.mcp import create_server
 @pytest.fixture(scope="session")
 async def runtime(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runtime]:
     """One warm runtime (browser already running) shared by the tests that do not need special settings."""
-    rt = Runtime(make_settings(tmp_path_factory.mktemp("shared-data")))
-    await rt.start()
-    await rt.engine.browser()
-    try:
+    async with started_runtime(tmp_path_factory.mktemp("shared-data")) as rt:
+        await rt.engine.browser()
         yield rt
-    finally:
-        await rt.close()
 
 
 @pytest.fixture
@@ -47,31 +42,14 @@ async def client(runtime: Runtime) -> AsyncIterator[Client]:
 
 @pytest.fixture
 def runtime_factory(tmp_path: Path) -> Callable[..., contextlib.AbstractAsyncContextManager[Runtime]]:
-    """Start a runtime with its own settings (and data dir) for one test; closed afterwards."""
-
-    @contextlib.asynccontextmanager
-    async def factory(**overrides: Any) -> AsyncIterator[Runtime]:
-        data_dir = overrides.pop("data_dir", tmp_path / "data")
-        rt = Runtime(make_settings(data_dir, **overrides))
-        await rt.start()
-        try:
-            yield rt
-        finally:
-            await rt.close()
-
-    return factory
+    """Start a runtime with its own settings (and data dir) for one test: ``async with runtime_factory(**s) as rt``."""
+    return lambda data_dir=tmp_path / "data", **settings: started_runtime(data_dir, **settings)
 
 
 @pytest.fixture
-def own_client(runtime_factory: Callable[..., Any]) -> Callable[..., contextlib.AbstractAsyncContextManager[tuple[Client, Runtime]]]:
+def own_client(tmp_path: Path) -> Callable[..., contextlib.AbstractAsyncContextManager[tuple[Client, Runtime]]]:
     """An MCP client on a runtime of its own, with the given settings: ``async with own_client(**s) as (c, rt)``."""
-
-    @contextlib.asynccontextmanager
-    async def opened(**settings: Any) -> AsyncIterator[tuple[Client, Runtime]]:
-        async with runtime_factory(**settings) as rt, held_client(create_server(runtime=rt)) as c:
-            yield c, rt
-
-    return opened
+    return lambda data_dir=tmp_path / "data", **settings: served_runtime(data_dir, **settings)
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ from PIL import Image
 from tests.support.fakes import FakeCloud
 from tests.support.mcp import call, call_error, error_code, held_client, ref_of
 from tests.support.procs import free_port
-from tests.support.settings import make_settings
+from tests.support.runtime import served_runtime, started_runtime
 from tests.support.site import SITE_DIR, VALID_EMAIL, VALID_PASSWORD
 from tests.support.wait import wait_until
 from thinkrun_mcp.browser.policy import UrlPolicy
@@ -356,13 +356,8 @@ SMALL_CACHE = 4096  # index.html's HTML is ~1.5 kB whatever its query: two copie
 @pytest.fixture(scope="module")
 async def small_cache(tmp_path_factory):
     """A client on a runtime whose cache holds only ``SMALL_CACHE`` bytes: ``(client, runtime)``."""
-    rt = Runtime(make_settings(tmp_path_factory.mktemp("small-cache"), cache_max_bytes=SMALL_CACHE))
-    await rt.start()
-    try:
-        async with held_client(create_server(runtime=rt)) as c:
-            yield c, rt
-    finally:
-        await rt.close()
+    async with served_runtime(tmp_path_factory.mktemp("small-cache"), cache_max_bytes=SMALL_CACHE) as (c, rt):
+        yield c, rt
 
 
 async def stored_urls(rt: Runtime) -> set[str]:
@@ -515,12 +510,8 @@ def fake_cloud():
 
 @pytest.fixture(scope="module")
 async def cloud_runtime(fake_cloud, tmp_path_factory):
-    rt = Runtime(make_settings(tmp_path_factory.mktemp("cloud-data"), cloud_url=fake_cloud.base_url, api_key=CLOUD_KEY))
-    await rt.start()
-    try:
+    async with started_runtime(tmp_path_factory.mktemp("cloud-data"), cloud_url=fake_cloud.base_url, api_key=CLOUD_KEY) as rt:
         yield rt
-    finally:
-        await rt.close()
 
 
 @pytest.fixture

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.mcp import call, call_error, error_code, held_client, page_text
-from tests.support.settings import make_settings
-from thinkrun_mcp.runtime import Runtime
-from thinkrun_mcp.server.mcp import create_server
+from tests.support.mcp import call, call_error, error_code, page_text
+from tests.support.runtime import served_runtime
 
 
 @pytest.mark.parametrize(
@@ -110,13 +108,8 @@ async def test_session_create_with_a_starting_point_in_an_avoided_domain_is_refu
 @pytest.fixture(scope="module")
 async def private_blocking(tmp_path_factory):
     """A runtime with block_private_networks on, and an MCP client on it."""
-    rt = Runtime(make_settings(tmp_path_factory.mktemp("private"), block_private_networks=True))
-    await rt.start()
-    try:
-        async with held_client(create_server(runtime=rt)) as c:
-            yield c
-    finally:
-        await rt.close()
+    async with served_runtime(tmp_path_factory.mktemp("private"), block_private_networks=True) as (c, _rt):
+        yield c
 
 
 @pytest.mark.parametrize(
