@@ -271,7 +271,7 @@ class FixtureSite:
         with self._lock:
             self.hits[scope["path"]] += 1
 
-        async def send_uncacheable(message: Message) -> None:
+        async def send_uncached(message: Message) -> None:
             # no-cache without validators: a browser asks again for everything and always gets a 200, so
             # hits count every load. (With no-store, Chromium never reports a fetch whose body the page
             # leaves unread as finished, and the session's network log would miss it.)
@@ -282,12 +282,12 @@ class FixtureSite:
 
         handler = self._routes.get(scope["path"])
         if handler is None:
-            await self._app(scope, receive, send_uncacheable)
+            await self._app(scope, receive, send_uncached)
             return
         response = handler(Request(scope, receive))
         if inspect.isawaitable(response):
             response = await response
-        await response(scope, receive, send_uncacheable)
+        await response(scope, receive, send_uncached)
 
     def start(self) -> None:
         self._thread.start()
