@@ -14,10 +14,11 @@ import time
 from pathlib import Path
 
 from benchmarks.common import Row, p50_p95
-from tests.conftest import held_client, make_settings
-from tests.fakes import FakeGemini, Reply, ToolCall
-from tests.fakes.steps import act, done, ref_of, sign_in
-from tests.site_server import VALID_EMAIL, VALID_PASSWORD
+from tests.support.fakes import FakeGemini, Reply, ToolCall
+from tests.support.fakes.steps import act, done, ref_of, sign_in
+from tests.support.mcp import held_client
+from tests.support.settings import make_settings
+from tests.support.site import VALID_EMAIL, VALID_PASSWORD
 from thinkrun_mcp.runtime import Runtime
 from thinkrun_mcp.models import Owner, TaskRequest
 from thinkrun_mcp.server.mcp import create_server

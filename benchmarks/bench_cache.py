@@ -13,7 +13,8 @@ import uuid
 from pathlib import Path
 
 from benchmarks.common import Row, measure, p50_p95
-from tests.conftest import held_client, make_settings
+from tests.support.mcp import held_client
+from tests.support.settings import make_settings
 from thinkrun_mcp.runtime import Runtime
 from thinkrun_mcp.server.mcp import create_server
 

@@ -14,9 +14,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.site_server import FixtureSite, start_site  # noqa: E402
+from tests.support.site import FixtureSite, serve_site  # noqa: E402
 
-__all__ = ["Row", "percentile", "timed", "measure", "FixtureSite", "start_site", "ROOT"]
+__all__ = ["Row", "percentile", "timed", "measure", "FixtureSite", "serve_site", "ROOT"]
 
 
 @dataclass

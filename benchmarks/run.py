@@ -22,7 +22,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import Row, start_site  # noqa: E402
+from benchmarks.common import Row, serve_site  # noqa: E402
 
 SECTIONS = ("core", "cache", "agent")
 
@@ -36,7 +36,7 @@ def table(rows: list[Row]) -> str:
 
 async def run_sections(names: list[str]) -> list[Row]:
     rows: list[Row] = []
-    with start_site() as site:
+    with serve_site() as site:
         for name in names:
             try:
                 module = importlib.import_module(f"benchmarks.bench_{name}")

@@ -23,10 +23,12 @@ import pytest
 from mcp.types import CallToolResult
 from PIL import Image
 
-from tests.conftest import call, call_error, error_code, held_client, make_settings, ref_of
-from tests.fakes import FakeCloud
-from tests.procs import free_port
-from tests.site_server import DATA_JSON, PLAIN_TEXT, VALID_EMAIL, VALID_PASSWORD
+from tests.support.fakes import FakeCloud
+from tests.support.mcp import call, call_error, error_code, held_client, ref_of
+from tests.support.procs import free_port
+from tests.support.runtime import served_runtime, started_runtime
+from tests.support.site import SITE_DIR, VALID_EMAIL, VALID_PASSWORD
+from tests.support.wait import wait_until
 from thinkrun_mcp.browser.policy import UrlPolicy
 from thinkrun_mcp.runtime import Runtime
 from thinkrun_mcp.server.mcp import create_server
@@ -222,10 +224,7 @@ async def test_a_request_joining_a_slower_fetch_waits_only_its_own_timeout(clien
     url = unique(site, "slow", ms=4_000)
     before = site.hits["/slow"]
     first = asyncio.create_task(call(client, "page_cache_text", {"url": url, "options": {"timeout": 20_000}}))
-    for _ in range(200):  # until the first request is at the server
-        if site.hits["/slow"] > before:
-            break
-        await asyncio.sleep(0.02)
+    await wait_until(lambda: site.hits["/slow"] > before, what="the first request to reach the site")
     text = await call_error(client, "page_cache_text", {"url": url, "options": {"timeout": 1_000}})
     assert error_code(text) == "timeout" and "already being fetched" in text
     assert not first.done()  # the first one goes on regardless
@@ -357,13 +356,8 @@ SMALL_CACHE = 4096  # index.html's HTML is ~1.5 kB whatever its query: two copie
 @pytest.fixture(scope="module")
 async def small_cache(tmp_path_factory):
     """A client on a runtime whose cache holds only ``SMALL_CACHE`` bytes: ``(client, runtime)``."""
-    rt = Runtime(make_settings(tmp_path_factory.mktemp("small-cache"), cache_max_bytes=SMALL_CACHE))
-    await rt.start()
-    try:
-        async with held_client(create_server(runtime=rt)) as c:
-            yield c, rt
-    finally:
-        await rt.close()
+    async with served_runtime(tmp_path_factory.mktemp("small-cache"), cache_max_bytes=SMALL_CACHE) as (c, rt):
+        yield c, rt
 
 
 async def stored_urls(rt: Runtime) -> set[str]:
@@ -516,12 +510,8 @@ def fake_cloud():
 
 @pytest.fixture(scope="module")
 async def cloud_runtime(fake_cloud, tmp_path_factory):
-    rt = Runtime(make_settings(tmp_path_factory.mktemp("cloud-data"), cloud_url=fake_cloud.base_url, api_key=CLOUD_KEY))
-    await rt.start()
-    try:
+    async with started_runtime(tmp_path_factory.mktemp("cloud-data"), cloud_url=fake_cloud.base_url, api_key=CLOUD_KEY) as rt:
         yield rt
-    finally:
-        await rt.close()
 
 
 @pytest.fixture
@@ -625,19 +615,19 @@ async def test_cloud_provider_with_url_but_no_key_names_the_missing_key(own_clie
 
 async def test_plain_text_is_returned_as_sent(client, site):
     r = await call(client, "page_cache_text", {"url": unique(site, "plain.txt")})
-    assert r["text"] == PLAIN_TEXT
+    assert r["text"] == (SITE_DIR / "plain.txt").read_text()
     assert r["metadata"]["contentType"].startswith("text/plain")
 
 
 async def test_json_is_returned_as_sent(client, site):
     r = await call(client, "page_cache_text", {"url": unique(site, "data.json")})
-    assert json.loads(r["text"]) == DATA_JSON
+    assert json.loads(r["text"]) == json.loads((SITE_DIR / "data.json").read_text())
 
 
 async def test_json_as_markdown_is_a_fenced_json_block(client, site):
     r = await call(client, "page_cache_text", {"url": unique(site, "data.json"), "options": {"format": "markdown"}})
     assert r["text"].startswith("```json\n") and r["text"].endswith("\n```")
-    assert json.loads(r["text"][len("```json\n") : -len("\n```")]) == DATA_JSON
+    assert json.loads(r["text"][len("```json\n") : -len("\n```")]) == json.loads((SITE_DIR / "data.json").read_text())
 
 
 async def test_pdf_gets_a_note_instead_of_an_empty_page(client, site):

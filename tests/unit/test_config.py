@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes import FakeAnthropic, FakeGemini, Reply
+from tests.support.fakes import FakeAnthropic, FakeGemini, Reply
 from thinkrun_mcp.agent.backends import Backends, Turn
 from thinkrun_mcp.agent.keys import KEY_FIELDS
 from thinkrun_mcp.config import Settings
 from thinkrun_mcp.errors import ThinkRunError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ENV_EXAMPLE = ROOT / ".env.example"
 
 

@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from tests.conftest import call, call_error, text_of
-from tests.fakes import Delay, Failure, FakeAnthropic, FakeGemini, Reply, ToolCall
-from tests.fakes.steps import act, done, ref_of, rows_of_tables, sign_in
-from tests.site_server import PAGE_SIZE, PRODUCTS, VALID_EMAIL, VALID_PASSWORD
+from tests.support.fakes import Delay, Failure, FakeAnthropic, FakeGemini, Reply, ToolCall
+from tests.support.fakes.steps import act, done, ref_of, rows_of_tables, sign_in
+from tests.support.mcp import call, call_error, text_of
+from tests.support.site import PAGE_SIZE, PRODUCTS, VALID_EMAIL, VALID_PASSWORD
+from tests.support.wait import wait_until
 from thinkrun_mcp.models import Owner, TaskRequest
 from thinkrun_mcp.store.db import Store
 from thinkrun_mcp.store.tasks import TaskRows
@@ -65,13 +66,11 @@ def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
 
 
 async def wait_status(client: Any, task_id: str, *statuses: str, timeout: float = 30) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
+    async def reached() -> dict[str, Any] | None:
         info = await call(client, "agent_status", {"taskId": task_id})
-        if info["status"] in statuses:
-            return info
-        assert time.monotonic() < deadline, f"task stuck in {info['status']}: {info}"
-        await asyncio.sleep(0.05)
+        return info if info["status"] in statuses else None
+
+    return await wait_until(reached, timeout=timeout, what=f"task {task_id} to be {' or '.join(statuses)}")
 
 
 # -- the whole task ------------------------------------------------------------------------
@@ -175,24 +174,21 @@ async def test_agent_task_times_out(runtime, site, gemini):
     request = TaskRequest(instruction="Be slow", starting_point=site.url("index.html"))
     # A request refuses less than 30 s; model_copy skips that check, and the timeout machinery is the same.
     submitted = await runtime.tasks.submit(Owner.local(), request.model_copy(update={"timeout_ms": 1500}))
-    started = time.monotonic()
     info = await runtime.tasks.wait(Owner.local(), submitted.task_id)
     assert info.status == "timeout"
     assert "1500 ms" in info.error
-    assert time.monotonic() - started < 8
+    (model_call,) = await asyncio.to_thread(gemini.wait_for_requests, 1, 30)
+    assert (model_call.client_disconnected, model_call.status) == (True, None)  # abandoned, not waited for
 
 
 async def test_agent_cancel_stops_a_running_task_and_keeps_the_session_usable(client, site, gemini):
     gemini.push(Delay(20, then=done("never")))
     submitted = await call(client, "agent_execute", {"instruction": "Think forever", "startingPoint": site.url("index.html")})
-    deadline = time.monotonic() + 10
-    while not gemini.requests:  # until the task is waiting for the model's (delayed) answer
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.02)
-    started = time.monotonic()
+    await wait_until(lambda: gemini.requests, what="the task to wait for the model's (delayed) answer")
     info = await call(client, "agent_cancel", {"taskId": submitted["taskId"]})
     assert info["status"] == "cancelled"
-    assert time.monotonic() - started < 3
+    (model_call,) = await asyncio.to_thread(gemini.wait_for_requests, 1, 30)
+    assert (model_call.client_disconnected, model_call.status) == (True, None)  # abandoned, not waited for
     nav = await call(client, "browser_navigate", {"url": site.url("forms.html"), "sessionId": submitted["sessionId"]})
     assert nav["title"] == "Forms"
     again = await call_error(client, "agent_cancel", {"taskId": submitted["taskId"]})

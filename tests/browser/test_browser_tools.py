@@ -18,9 +18,9 @@ import pytest
 from mcp import Client
 from PIL import Image
 
-from tests.conftest import call, call_error, error_code, page_text, ref_of, text_of
-from tests.procs import free_port
-from tests.site_server import REPORT_CSV, FixtureSite
+from tests.support.mcp import call, call_error, error_code, page_text, ref_of, text_of
+from tests.support.procs import free_port
+from tests.support.site import SITE_DIR, FixtureSite
 from thinkrun_mcp.runtime import Runtime
 
 ERROR_TEXT = re.compile(r"^[a-z_]+: .+ \(hint: .+\)$", re.S)
@@ -472,7 +472,7 @@ async def test_act_download_is_saved_under_the_session_artifacts(client, site, r
     [message] = event_messages(done, "download") or [str(done["events"])]
     path = Path(re.search(r" to (\S+) \[objectId=", message).group(1))
     assert path.is_relative_to(runtime.settings.artifacts_dir / done["sessionId"])
-    assert path.read_bytes() == REPORT_CSV.encode()
+    assert path.read_bytes() == (SITE_DIR / "report.csv").read_bytes()
     listed = await call(client, "session_artifacts", {"sessionId": done["sessionId"]})
     assert [(a["type"], a["path"]) for a in listed["artifacts"]] == [("download", str(path))]
 

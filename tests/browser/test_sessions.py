@@ -15,8 +15,7 @@ import contextlib
 import signal
 import sys
 import textwrap
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -25,21 +24,14 @@ import pytest
 import uvicorn
 from mcp.types import Implementation
 
-from tests.conftest import (
-    call,
-    call_error,
-    error_code,
-    held_client,
-    page_text,
-    ref_of,
-    text_of,
-)
-from tests.procs import free_port
-from tests.site_server import VALID_EMAIL, VALID_PASSWORD
+from tests.support.mcp import call, call_error, error_code, held_client, page_text, ref_of, text_of
+from tests.support.procs import free_port
+from tests.support.site import VALID_EMAIL, VALID_PASSWORD
+from tests.support.wait import wait_until
 from thinkrun_mcp.runtime import Runtime
 from thinkrun_mcp.server.mcp import create_server
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 ENDED = {"terminated", "failed", "completed", "orphaned"}
 
 
@@ -53,18 +45,6 @@ async def new_session(client: Any, **args: Any) -> str:
 async def navigate(client: Any, sid: str | None, url: str) -> dict[str, Any]:
     args = {"url": url} | ({"sessionId": sid} if sid else {})
     return await call(client, "browser_navigate", args)
-
-
-async def wait_until(check: Callable[[], Awaitable[Any]], *, timeout: float = 20.0, what: str = "condition") -> Any:
-    """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.1)
 
 
 async def wait_ended(client: Any, sid: str, *, timeout: float = 20.0) -> dict[str, Any]:
@@ -83,7 +63,7 @@ async def http_endpoint(rt: Runtime) -> AsyncIterator[str]:
     )
     task = asyncio.create_task(server.serve(), name="mcp-http-test-server")
     try:
-        await wait_until(lambda: asyncio.sleep(0, server.started), timeout=15, what="the HTTP server to start")
+        await wait_until(lambda: server.started, timeout=15, what="the HTTP server to start")
         yield f"http://127.0.0.1:{server.config.port}/mcp"
     finally:
         server.should_exit = True
@@ -556,7 +536,7 @@ async def test_calls_in_flight_and_queued_on_a_session_that_is_closed_fail_sessi
     await navigate(client, sid, site.url("index.html"))
     slow = asyncio.create_task(client.call_tool("browser_navigate", {"sessionId": sid, "url": site.url("slow?ms=20000")}))
     queued = asyncio.create_task(client.call_tool("browser_observe", {"sessionId": sid}))
-    await wait_until(lambda: asyncio.sleep(0, runtime.registry.busy(sid) == 2), what="both calls to reach the session")
+    await wait_until(lambda: runtime.registry.busy(sid) == 2, what="both calls to reach the session")
     await call(client, "session_close", {"sessionId": sid})
     for result in await asyncio.wait_for(asyncio.gather(slow, queued), timeout=30):
         assert result.is_error
@@ -738,7 +718,7 @@ async def test_session_history_survives_a_server_restart(runtime_factory, tmp_pa
 _DYING_SERVER = """
 import asyncio, sys
 from pathlib import Path
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
 from thinkrun_mcp.models import Owner
 from thinkrun_mcp.runtime import Runtime
 

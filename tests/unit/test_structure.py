@@ -11,7 +11,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from thinkrun_mcp.browser.errors import RULES, first_line, kind_of, translate
 
-PACKAGE = Path(__file__).resolve().parents[1] / "thinkrun_mcp"
+PACKAGE = Path(__file__).resolve().parents[2] / "thinkrun_mcp"
 
 
 def _imports(path: Path) -> set[str]:

@@ -1,16 +1,15 @@
-"""The fake API servers speak the real protocols: the real ``anthropic`` and ``google-genai`` SDKs
-(and plain urllib for the page-cache API) are pointed at them and must parse what they answer."""
+"""The fake model APIs keep their contract with the real ``anthropic`` and ``google-genai`` SDKs: the SDKs,
+configured as the backends configure them, are pointed at the fakes and must parse what they answer.
+
+What the fakes do beyond that contract is not specified here; the agent tests rely on it, and the
+page-cache fake (FakeCloud) is specified by the cloud-provider tests of ``tests/browser/test_cache.py``.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import re
-import socket
-import threading
-import time
-import urllib.error
-import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -21,9 +20,7 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
 
-from tests.fakes import Delay, Failure, FakeAnthropic, FakeCloud, FakeGemini, RecordedRequest, Reply, ToolCall
-
-SECRET = "sk-live-SUPER-SECRET-do-not-send"
+from tests.support.fakes import Delay, Failure, FakeAnthropic, FakeGemini, RecordedRequest, Reply, ToolCall
 
 CLICK_TOOL = {
     "name": "click",
@@ -50,7 +47,7 @@ def pick_ref(req: RecordedRequest, label: str) -> str:
     return m.group(1)
 
 
-# -- fixtures (local to this file; tests/conftest.py is owned elsewhere) ----------------------------
+# -- fixtures ------------------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -62,12 +59,6 @@ def fake_anthropic() -> Iterator[FakeAnthropic]:
 @pytest.fixture
 def fake_gemini() -> Iterator[FakeGemini]:
     with FakeGemini() as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake_cloud() -> Iterator[FakeCloud]:
-    with FakeCloud(valid_key="cloud-key", credits=10) as fake:
         yield fake
 
 
@@ -238,19 +229,6 @@ async def test_anthropic_rate_limit_surfaces_without_retries(fake_anthropic: Fak
     assert fake_anthropic.calls == 1
 
 
-async def test_anthropic_sdk_retries_429_then_gets_next_reply(fake_anthropic: FakeAnthropic) -> None:
-    fake_anthropic.push(Failure(429, "slow down", retry_after=0.01), Failure(529, error_type="overloaded_error", retry_after=0.01), Reply(text="ok"))
-    client = anthropic_client(fake_anthropic, max_retries=2)
-    t0 = time.monotonic()
-    msg = await client.messages.create(model="m", max_tokens=10, messages=[{"role": "user", "content": "hi"}])
-    await client.close()
-    assert msg.content[0].text == "ok"
-    assert time.monotonic() - t0 < 1.0  # retry-after honoured (fractional seconds accepted)
-    assert fake_anthropic.calls == 3
-    assert [r.headers["x-stainless-retry-count"] for r in fake_anthropic.requests] == ["0", "1", "2"]
-    assert [r.status for r in fake_anthropic.requests] == [429, 529, 200]
-
-
 async def test_anthropic_server_errors_and_exhausted_script(fake_anthropic: FakeAnthropic) -> None:
     fake_anthropic.push(Failure(500), Failure(529, error_type="overloaded_error"))
     client = anthropic_client(fake_anthropic)
@@ -283,14 +261,6 @@ async def test_anthropic_missing_or_wrong_key_is_authentication_error() -> None:
         assert fake.calls == 1  # auth failures never reach the script
 
 
-async def test_anthropic_streaming_is_rejected_clearly(fake_anthropic: FakeAnthropic) -> None:
-    client = anthropic_client(fake_anthropic)
-    with pytest.raises(anthropic.BadRequestError) as exc:
-        await client.messages.create(model="m", max_tokens=10, messages=[{"role": "user", "content": "hi"}], stream=True)
-    await client.close()
-    assert "stream=true is not supported by FakeAnthropic" in str(exc.value)
-
-
 async def test_anthropic_base_url_and_key_from_env(fake_anthropic: FakeAnthropic, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_anthropic.base_url)
     monkeypatch.setenv("ANTHROPIC_API_KEY", "env-key")
@@ -306,10 +276,8 @@ async def test_anthropic_base_url_and_key_from_env(fake_anthropic: FakeAnthropic
 async def test_anthropic_timeout_and_cancel_during_delay(fake_anthropic: FakeAnthropic) -> None:
     fake_anthropic.push(Delay(5, Reply(text="too late")), Delay(5, Reply(text="too late")))
     client = anthropic_client(fake_anthropic, timeout=0.3)
-    t0 = time.monotonic()
     with pytest.raises(anthropic.APITimeoutError):
         await client.messages.create(model="m", max_tokens=10, messages=[{"role": "user", "content": "hi"}])
-    assert time.monotonic() - t0 < 2
 
     task = asyncio.create_task(
         anthropic_client(fake_anthropic, timeout=30).messages.create(
@@ -322,9 +290,9 @@ async def test_anthropic_timeout_and_cancel_during_delay(fake_anthropic: FakeAnt
     with pytest.raises(asyncio.CancelledError):
         await task
     await client.close()
-    reqs = await asyncio.to_thread(fake_anthropic.wait_for_requests, 2, 3.0)
-    assert all(r.client_disconnected and r.status is None for r in reqs)
-    assert time.monotonic() - t0 < 3
+    # Both calls hung up before the delayed replies: had either waited, it would have been answered (200).
+    reqs = await asyncio.to_thread(fake_anthropic.wait_for_requests, 2, 10.0)
+    assert [(r.client_disconnected, r.status) for r in reqs] == [(True, None), (True, None)]
 
 
 # -- Gemini ---------------------------------------------------------------------------------------
@@ -439,46 +407,15 @@ async def test_gemini_errors_map_to_client_and_server_errors(fake_gemini: FakeGe
     assert fake_gemini.calls == 4  # google-genai does not retry unless HttpOptions.retry_options is set
 
 
-async def test_gemini_sdk_retries_only_when_configured(fake_gemini: FakeGemini) -> None:
-    fake_gemini.push(Failure(429), Failure(500), Reply(text="third time lucky"))
-    retry = types.HttpRetryOptions(attempts=3, initial_delay=0.01, max_delay=0.01, jitter=0)
-    client = gemini_client(fake_gemini, retry_options=retry)
-    t0 = time.monotonic()
-    resp = await client.aio.models.generate_content(model="gemini-2.5-flash", contents="hi")
-    assert resp.text == "third time lucky"
-    assert time.monotonic() - t0 < 1.0
-    assert [r.status for r in fake_gemini.requests] == [429, 500, 200]
-
-
-async def test_gemini_auth_and_streaming_rejections() -> None:
-    with FakeGemini(Reply(text="unused"), api_key="right-key") as fake:
-        wrong = gemini_client(fake, api_key="wrong-key")
+async def test_gemini_wrong_key_is_a_client_error_naming_the_reason() -> None:
+    with FakeGemini(Reply(text="for the right key"), api_key="right-key") as fake:
         with pytest.raises(genai_errors.ClientError) as exc:
-            await wrong.aio.models.generate_content(model="gemini-2.5-flash", contents="hi")
+            await gemini_client(fake, api_key="wrong-key").aio.models.generate_content(model="gemini-2.5-flash", contents="hi")
         assert exc.value.code == 400 and "API key not valid" in str(exc.value.message)
         assert exc.value.details["error"]["details"][0]["reason"] == "API_KEY_INVALID"
-
-        req = urllib.request.Request(
-            fake.url("v1beta/models/gemini-2.5-flash:generateContent"),
-            data=json.dumps({"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with pytest.raises(urllib.error.HTTPError) as http_err:
-            urllib.request.urlopen(req, timeout=5)
-        assert http_err.value.code == 403
-        assert json.loads(http_err.value.read())["error"]["status"] == "PERMISSION_DENIED"
-        ok = urllib.request.urlopen(
-            urllib.request.Request(req.full_url + "?key=right-key", data=req.data, headers=dict(req.header_items())),
-            timeout=5,
-        )
-        assert json.loads(ok.read())["candidates"][0]["content"]["parts"] == [{"text": "unused"}]
-
-        right = gemini_client(fake, api_key="right-key")
-        with pytest.raises(genai_errors.ClientError) as exc2:
-            async for _ in await right.aio.models.generate_content_stream(model="gemini-2.5-flash", contents="hi"):
-                pass
-        assert exc2.value.code == 400 and "not supported by fake" in str(exc2.value.message)
-        assert fake.calls == 1
+        right = await gemini_client(fake, api_key="right-key").aio.models.generate_content(model="gemini-2.5-flash", contents="hi")
+        assert right.text == "for the right key"
+        assert fake.calls == 1  # auth failures never reach the script
 
 
 async def test_gemini_base_url_and_key_from_env(fake_gemini: FakeGemini, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -495,158 +432,11 @@ async def test_gemini_base_url_and_key_from_env(fake_gemini: FakeGemini, monkeyp
     assert resp.text == "explicit key" and fake_gemini.last.headers["x-goog-api-key"] == "test-key"
 
 
-async def test_gemini_api_version_prefix_is_configurable(fake_gemini: FakeGemini) -> None:
-    fake_gemini.push(Reply(text="beta"))
-    client = gemini_client(fake_gemini, api_version="v1beta")
-    resp = await client.aio.models.generate_content(model="gemini-2.5-flash", contents="hi")
-    assert resp.text == "beta"
-    assert fake_gemini.last.path == "/v1beta/models/gemini-2.5-flash:generateContent"
-
-
 async def test_gemini_timeout_is_a_raw_httpx2_timeout(fake_gemini: FakeGemini) -> None:
     fake_gemini.push(Delay(5, Reply(text="too late")))
     client = gemini_client(fake_gemini, timeout=300)  # HttpOptions.timeout is in MILLIseconds; default None = no timeout
-    t0 = time.monotonic()
     with pytest.raises(httpx2.TimeoutException):  # not wrapped in google.genai.errors
         await client.aio.models.generate_content(model="gemini-2.5-flash", contents="hi")
-    assert time.monotonic() - t0 < 2
     assert fake_gemini.last.headers["x-server-timeout"] == "1"  # the SDK tells the server its deadline (ceil seconds)
-    await asyncio.to_thread(fake_gemini.wait_for_requests, 1, 3.0)
-    assert fake_gemini.last.client_disconnected
-
-
-def test_gemini_sync_client_works_too(fake_gemini: FakeGemini) -> None:
-    fake_gemini.push(Reply(tool_calls=[ToolCall("click", {"ref": "e1"})]))
-    client = gemini_client(fake_gemini)  # keep a reference: a collected genai.Client closes its HTTP client
-    resp = client.models.generate_content(model="gemini-2.5-flash", contents="hi", config=gemini_config())
-    assert resp.function_calls and resp.function_calls[0].name == "click"
-
-
-# -- recorded requests: secrets --------------------------------------------------------------------
-
-
-async def test_recorded_requests_let_tests_prove_secrets_stay_local() -> None:
-    secrets_in_process = {"cookie": SECRET}  # something the planner must never send
-    with FakeAnthropic(Reply(text="a")) as fa, FakeGemini(Reply(text="g")) as fg:
-        client = anthropic_client(fa)
-        await client.messages.create(model="m", max_tokens=10, tools=[CLICK_TOOL], messages=[{"role": "user", "content": OBSERVATION}])
-        await client.close()
-        await gemini_client(fg).aio.models.generate_content(model="gemini-2.5-flash", contents=OBSERVATION, config=gemini_config())
-        for fake in (fa, fg):
-            raw = fake.all_raw()
-            assert b"click" in raw and b"Buy now" in raw  # positive control: the request content is recorded
-            assert secrets_in_process["cookie"].encode() not in raw
-            assert b"test-key" in raw  # headers are included too (the API key itself is expected there)
-
-
-# -- FakeCloud ------------------------------------------------------------------------------------
-
-
-def cloud_call(fake: FakeCloud, kind: str, body: Any, key: str | None = "cloud-key", timeout: float = 5) -> tuple[int, dict[str, Any], Any]:
-    headers = {"Content-Type": "application/json"}
-    if key is not None:
-        headers["Authorization"] = f"Bearer {key}"
-    req = urllib.request.Request(fake.url(f"api/cache/{kind}"), data=json.dumps(body).encode(), headers=headers, method="POST")
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            return resp.status, json.loads(resp.read()), resp.headers
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read()), e.headers
-
-
-def test_cloud_success_for_html_text_and_screenshot(fake_cloud: FakeCloud) -> None:
-    url = "https://example.com/a?b=1"
-    status, body, headers = cloud_call(fake_cloud, "html", {"url": url, "options": {"waitFor": "load"}})
-    assert status == 200
-    assert url.replace("&", "&amp;") in body["html"] and body["html"].startswith("<!doctype html><html>")
-    meta = body["metadata"]
-    assert meta["url"] == meta["finalUrl"] == url
-    assert (meta["status"], meta["contentType"], meta["provider"]) == (200, "text/html", "cloud")
-    assert meta["title"] == f"Fake page for {url}" and meta["fetchedAt"].endswith("Z")
-    assert headers["x-credits-remaining"] == "9"
-
-    fake_cloud.pages["https://example.com/custom"] = "<html><head><title>Custom</title></head><body><p>Hello <b>there</b></p></body></html>"
-    status, body, _ = cloud_call(fake_cloud, "text", {"url": "https://example.com/custom", "options": {}})
-    assert status == 200 and body["text"] == "Hello there" and body["metadata"]["title"] == "Custom"
-
-    status, body, headers = cloud_call(fake_cloud, "screenshot", {"url": url})
-    assert status == 200 and headers["x-credits-remaining"] == "5"
-    assert body["artifactUrl"].startswith(fake_cloud.base_url + "/artifacts/") and body["artifactUrl"].endswith(".png")
-    with urllib.request.urlopen(body["artifactUrl"], timeout=5) as resp:
-        png = resp.read()
-        assert resp.headers["Content-Type"] == "image/png"
-    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) < 200
-
-    assert fake_cloud.credits == 5 and fake_cloud.credits_used == 5
-    recorded = fake_cloud.requests_to("/api/cache/")
-    assert [r.path for r in recorded] == ["/api/cache/html", "/api/cache/text", "/api/cache/screenshot"]
-    assert recorded[0].body == {"url": url, "options": {"waitFor": "load"}}
-    assert recorded[0].headers["authorization"] == "Bearer cloud-key"
-    assert fake_cloud.calls == 3
-
-
-def test_cloud_auth_credits_validation_and_forced_failures(fake_cloud: FakeCloud) -> None:
-    for key in (None, "wrong"):
-        status, body, _ = cloud_call(fake_cloud, "html", {"url": "https://example.com"}, key=key)
-        assert status == 401 and body["error"]["code"] == "invalid_api_key" and body["error"]["message"]
-    status, body, _ = cloud_call(fake_cloud, "html", {"options": {}})
-    assert status == 400 and body["error"]["code"] == "invalid_request"
-
-    fake_cloud.credits = 2
-    status, body, _ = cloud_call(fake_cloud, "screenshot", {"url": "https://example.com"})
-    assert status == 402 and body["error"]["code"] == "insufficient_credits"
-    assert cloud_call(fake_cloud, "text", {"url": "https://example.com"})[0] == 200
-    assert cloud_call(fake_cloud, "text", {"url": "https://example.com"})[0] == 200
-    status, body, _ = cloud_call(fake_cloud, "html", {"url": "https://example.com"})
-    assert status == 402 and fake_cloud.credits == 0
-
-    fake_cloud.credits = 5
-    fake_cloud.fail_status = 500
-    status, body, _ = cloud_call(fake_cloud, "html", {"url": "https://example.com"})
-    assert status == 500 and body["error"]["code"] == "internal_error"
-    assert fake_cloud.credits == 5  # failures are free
-
-
-def test_cloud_delay_triggers_client_timeout(fake_cloud: FakeCloud) -> None:
-    fake_cloud.delay_seconds = 3
-    t0 = time.monotonic()
-    with pytest.raises((TimeoutError, socket.timeout, urllib.error.URLError)):
-        cloud_call(fake_cloud, "html", {"url": "https://example.com"}, timeout=0.2)
-    assert time.monotonic() - t0 < 1
-    fake_cloud.delay_seconds = 0.05
-    assert cloud_call(fake_cloud, "html", {"url": "https://example.com"})[0] == 200
-    assert fake_cloud.credits == 9  # the timed-out call was never answered, so it cost nothing
-
-
-# -- server lifecycle -------------------------------------------------------------------------------
-
-
-def test_servers_start_and_stop_fast_even_with_a_pending_delay() -> None:
-    t0 = time.monotonic()
-    fake = FakeAnthropic(Delay(30, Reply(text="never")))
-    started = time.monotonic() - t0
-
-    def slow_call() -> None:
-        try:
-            urllib.request.urlopen(
-                urllib.request.Request(
-                    fake.url("v1/messages"),
-                    data=json.dumps({"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": "x"}]}).encode(),
-                    headers={"x-api-key": "k", "content-type": "application/json"},
-                ),
-                timeout=5,
-            )
-        except Exception:
-            pass
-
-    th = threading.Thread(target=slow_call)
-    th.start()
-    while fake.calls < 1:
-        time.sleep(0.005)
-    t1 = time.monotonic()
-    fake.close()
-    fake.close()  # idempotent
-    stopped = time.monotonic() - t1
-    th.join(5)
-    assert started < 0.5 and stopped < 0.5
-    assert fake.requests[0].status is None and not fake.requests[0].client_disconnected
+    (req,) = await asyncio.to_thread(fake_gemini.wait_for_requests, 1, 10.0)
+    assert (req.client_disconnected, req.status) == (True, None)  # it hung up before the delayed reply

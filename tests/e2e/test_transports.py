@@ -1,5 +1,5 @@
 """Running the server: the ``thinkrun-mcp`` command over stdio, streamable HTTP and SSE,
-``doctor``, ``--version``, configuration precedence and the size of the tool list.
+``doctor`` and ``--version``.
 
 Every server here is the installed console script in a real subprocess, talking to a real
 MCP client on 127.0.0.1; every process a test starts is ended (with its children) by it.
@@ -23,11 +23,10 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.sse import sse_client
 
-from tests.conftest import call, call_error, error_code, held_client, ref_of, text_of
-from tests.procs import alive, descendants, free_port, server_command, server_env, spawned, wait_for_port
-from tests.site_server import FixtureSite
+from tests.support.mcp import call, call_error, error_code, held_client, ref_of, text_of
+from tests.support.procs import alive, descendants, free_port, server_command, server_env, spawned, wait_for_port
+from tests.support.site import FixtureSite
 from thinkrun_mcp import __version__
-from thinkrun_mcp.cli import build_parser, settings_from_args
 
 CORE_TOOLS = {"browser_navigate", "browser_observe", "browser_act", "browser_extract", "browser_screenshot"}
 
@@ -139,7 +138,7 @@ class ServerRun:
 
 
 @pytest.fixture(scope="module")
-async def raw_stdio_run(tmp_path_factory: pytest.TempPathFactory, site: FixtureSite) -> AsyncIterator[ServerRun]:
+async def raw_stdio_run(tmp_path_factory: pytest.TempPathFactory, site_server: FixtureSite) -> AsyncIterator[ServerRun]:
     """JSON-RPC by hand over the pipes: initialize, navigate (INFO logs on), then close stdin."""
     tmp = tmp_path_factory.mktemp("raw-stdio")
     data_dir = tmp / "data"
@@ -156,7 +155,7 @@ async def raw_stdio_run(tmp_path_factory: pytest.TempPathFactory, site: FixtureS
             "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw-test", "version": "0"},
         }))  # fmt: skip
         proc.stdin.write(_rpc(None, "notifications/initialized"))
-        proc.stdin.write(_rpc(2, "tools/call", {"name": "browser_navigate", "arguments": {"url": site.url("index.html")}}))
+        proc.stdin.write(_rpc(2, "tools/call", {"name": "browser_navigate", "arguments": {"url": site_server.url("index.html")}}))
         await proc.stdin.drain()
         async with asyncio.timeout(60):
             while b'"id":2' not in (lines[-1].replace(b" ", b"") if lines else b""):
@@ -208,7 +207,7 @@ async def _navigate_and_observe(client: Client, site: FixtureSite) -> str:
 
 
 @pytest.fixture(scope="module")
-async def http_run(tmp_path_factory: pytest.TempPathFactory, site: FixtureSite) -> ServerRun:
+async def http_run(tmp_path_factory: pytest.TempPathFactory, site_server: FixtureSite) -> ServerRun:
     """A streamable-HTTP server: navigate and observe through it, then SIGTERM it."""
     tmp = tmp_path_factory.mktemp("http")
     port = free_port()
@@ -217,7 +216,7 @@ async def http_run(tmp_path_factory: pytest.TempPathFactory, site: FixtureSite) 
     with spawned(cmd, log=log, env=server_env(tmp / "data"), cwd=tmp) as proc:
         await wait_for_port(port, proc, log=log)
         async with Client(f"http://127.0.0.1:{port}/mcp", read_timeout_seconds=60) as c:
-            text = await _navigate_and_observe(c, site)
+            text = await _navigate_and_observe(c, site_server)
         browsers = chromiums(descendants(proc.pid))
         proc.terminate()
         code = await asyncio.to_thread(proc.wait, 20)
@@ -251,18 +250,6 @@ async def test_sse_server_serves_navigate_and_observe(tmp_path: Path, site: Fixt
     assert site.url("forms.html") in text
     assert "[ref=" in text
     assert (tmp_path / "data" / "thinkrun.db").exists()  # --data-dir won over THINKRUN_DATA_DIR
-
-
-# -- the tool list ---------------------------------------------------------------------------
-
-
-async def test_tool_list_is_compact_and_every_tool_is_described(client: Client) -> None:
-    tools = (await client.list_tools()).tools
-    wire = json.dumps([t.model_dump(by_alias=True, mode="json", exclude_none=True) for t in tools], separators=(",", ":"))
-
-    assert all(t.description and t.description.strip() for t in tools), [t.name for t in tools if not t.description]
-    assert all(t.input_schema.get("type") == "object" for t in tools)
-    assert len(wire) < 15_000, f"tools/list is {len(wire)} characters"
 
 
 # -- doctor and --version -------------------------------------------------------------------
@@ -312,49 +299,3 @@ def test_doctor_without_a_browser_says_why_and_how_to_fix_it(tmp_path: Path) -> 
     assert "Chrome/Chromium" in browser_line
     assert f"data dir: {tmp_path / 'data'}" in done.stdout  # the rest of the report still comes
     assert "LLM gemini: not configured (set GEMINI_API_KEY or GOOGLE_API_KEY" in done.stdout
-
-
-# -- configuration precedence: flags > THINKRUN_* > .env > defaults ----------------------------
-
-
-@pytest.fixture
-def env_file_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A working directory with a .env that sets three settings."""
-    (tmp_path / ".env").write_text("THINKRUN_MAX_SESSIONS=7\nTHINKRUN_LOG_LEVEL=ERROR\nTHINKRUN_SESSION_IDLE_SECONDS=11\n")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
-def settings_for(*argv: str):
-    return settings_from_args(build_parser().parse_args(list(argv)))
-
-
-def test_env_file_in_working_directory_sets_settings(env_file_dir: Path) -> None:
-    s = settings_for()
-
-    assert (s.max_sessions, s.log_level, s.session_idle_seconds) == (7, "ERROR", 11)
-
-
-def test_environment_variable_overrides_env_file(env_file_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("THINKRUN_MAX_SESSIONS", "9")
-
-    s = settings_for()
-
-    assert s.max_sessions == 9
-    assert s.log_level == "ERROR"  # still from .env
-
-
-def test_cli_flag_overrides_environment_and_env_file(env_file_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("THINKRUN_MAX_SESSIONS", "9")
-    monkeypatch.setenv("THINKRUN_LOG_LEVEL", "INFO")
-
-    s = settings_for("--max-sessions", "4", "--idle-seconds", "2.5")
-
-    assert (s.max_sessions, s.session_idle_seconds, s.log_level) == (4, 2.5, "INFO")
-
-
-def test_data_dir_flag_overrides_environment(env_file_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("THINKRUN_DATA_DIR", str(env_file_dir / "from-env"))
-
-    assert settings_for().data_dir == env_file_dir / "from-env"
-    assert settings_for("--data-dir", str(env_file_dir / "from-flag")).data_dir == env_file_dir / "from-flag"

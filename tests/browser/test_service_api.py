@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ref_of
+from tests.support.mcp import ref_of
 from thinkrun_mcp.browser.instruction import Resolution
 from thinkrun_mcp.browser.observe import ElementInfo
 from thinkrun_mcp.browser.service import BrowserService
