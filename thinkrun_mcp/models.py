@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -25,10 +27,9 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-# Two pure helpers of the agent layer (no state, no I/O): the request checks its own schema and secrets with them.
-from .agent.schema import compile_schema
-from .agent.secrets import Secrets
 from .errors import ThinkRunError, invalid_input
+from .schema import compile_schema
+from .urls import normalize_pattern
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,6 +307,28 @@ class SecretSpec(Model):
     fields: dict[str, str] = Field(description="name → value; the model sees <secret:name>.")
 
 
+SECRET_MIN_LENGTH = 4  # shorter values cannot be redacted reliably
+_SECRET_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+def check_secret_specs(specs: Sequence[SecretSpec] | None) -> None:
+    """``invalid_input`` naming the first bad secret rule (never echoing a value)."""
+    for i, spec in enumerate(specs or []):
+        if not normalize_pattern(spec.match):
+            raise ThinkRunError("invalid_input", f"secrets[{i}].match is empty", hint='e.g. "*.example.com"')
+        if not spec.fields:
+            raise ThinkRunError("invalid_input", f"secrets[{i}].fields must be a non-empty object of name → value")
+        for name, value in spec.fields.items():
+            if not _SECRET_NAME.match(name):
+                raise ThinkRunError("invalid_input", f"secrets[{i}] field name {name[:64]!r} is not a plain name", hint="use letters, digits, _ . -")
+            if len(value) < SECRET_MIN_LENGTH:
+                raise ThinkRunError(
+                    "invalid_input",
+                    f"secrets[{i}].fields.{name} must be a string of at least {SECRET_MIN_LENGTH} characters",
+                    hint="shorter values cannot be redacted reliably from what is recorded",
+                )
+
+
 # The limits of a task request, shared by TaskRequest, InitialTask and the agent_execute tool's arguments.
 MIN_TIMEOUT_MS, MAX_TIMEOUT_MS, DEFAULT_TIMEOUT_MS = 30_000, 600_000, 300_000
 BackendName = Literal["gemini", "claude"]
@@ -366,7 +389,7 @@ class TaskRequest(Model):
             compile_schema(self.output_schema, name="outputSchema")
         elif self.output_schema is not None:
             raise ThinkRunError("invalid_input", "outputSchema only applies to outputType structured_json")
-        Secrets.parse(self.secrets)
+        check_secret_specs(self.secrets)
 
 
 class TaskSubmitted(Model):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import fnmatch
 import re
+from urllib.parse import urlsplit
 
-__all__ = ["normalize_url"]
+__all__ = ["host_matches", "normalize_pattern", "normalize_url"]
 
 _HOSTLIKE = re.compile(r"^[\w.-]+(:\d+)?(/.*)?$")
 
@@ -19,3 +21,30 @@ def normalize_url(url: str) -> str:
         local = host in ("localhost", "127.0.0.1") or host.endswith(".localhost")
         return ("http://" if local else "https://") + url
     return url
+
+
+def normalize_pattern(pattern: str) -> str:
+    """Lower-case host pattern from ``example.com``, ``*.example.com`` or a full URL."""
+    p = pattern.strip().lower()
+    if "://" in p:
+        p = urlsplit(p).hostname or ""
+    p = p.split("/", 1)[0]
+    if p.count(":") == 1:  # host:port
+        p = p.split(":", 1)[0]
+    return p.rstrip(".")
+
+
+def host_matches(host: str, pattern: str) -> bool:
+    """Whether ``host`` matches one normalized domain pattern.
+
+    ``example.com`` and ``*.example.com`` both match example.com and every subdomain;
+    other wildcards are shell-style (``ads.*``, ``tracker-??.net``).
+    """
+    host = host.lower().rstrip(".")
+    if pattern.startswith("*."):
+        base = pattern[2:]
+        if "*" not in base and "?" not in base:
+            return host == base or host.endswith("." + base)
+    if "*" in pattern or "?" in pattern or "[" in pattern:
+        return fnmatch.fnmatchcase(host, pattern)
+    return host == pattern or host.endswith("." + pattern)

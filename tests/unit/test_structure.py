@@ -45,6 +45,22 @@ def test_nothing_outside_browser_reads_the_registrys_internals(path: Path):
     assert "registry._" not in text and "._sessions" not in text
 
 
+FOUNDATION = ("config.py", "errors.py", "models.py", "urls.py", "text.py", "ids.py", "schema.py")
+
+
+@pytest.mark.parametrize("name", FOUNDATION)
+def test_the_foundation_imports_no_layer_above_it(name: str):
+    layers = ("browser", "cache", "agent", "server", "store", "runtime")
+    imported = _imports(PACKAGE / name)
+    assert not [n for n in imported if n.startswith(".") and n.lstrip(".").split(".")[0] in layers]
+
+
+@pytest.mark.parametrize("path", _modules("store"), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_the_store_imports_only_the_foundation(path: Path):
+    layers = ("browser", "cache", "agent", "server", "runtime")
+    assert not [n for n in _imports(path) if n.startswith("..") and n.lstrip(".").split(".")[0] in layers]
+
+
 def test_server_modules_do_not_import_the_server_entry_point():
     # server/mcp.py imports the tools; a tool importing it back would be a cycle.
     for path in _modules("server/tools"):

@@ -35,7 +35,7 @@ from ..errors import ThinkRunError
 from ..models import ElementCandidate
 from ..store.tasks import ActCacheRows
 from .backends import Backends, ToolSpec, Turn
-from .schema import compile_schema, first_error
+from ..schema import compile_schema, first_error
 
 __all__ = ["Assist"]
 

@@ -7,7 +7,7 @@ import io
 import json
 from typing import Any
 
-from .schema import compile_schema, first_error
+from ..schema import compile_schema, first_error
 
 __all__ = ["finalize", "OutputInvalid"]
 

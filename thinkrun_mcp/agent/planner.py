@@ -25,7 +25,7 @@ from ..errors import ThinkRunError
 from ..models import Owner, TaskRequest, TaskStatus
 from .backends import Backend, ToolCall, ToolResult, ToolSpec, Turn
 from .output import OutputInvalid, finalize
-from .schema import compile_schema, first_error
+from ..schema import compile_schema, first_error
 from .secrets import Secrets
 
 __all__ = ["Planner", "Outcome", "StepRecord", "AGENT_TOOLS"]

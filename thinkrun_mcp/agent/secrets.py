@@ -16,20 +16,16 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
-from ..browser.policy import host_matches, normalize_pattern
 from ..errors import ThinkRunError
-
-if TYPE_CHECKING:  # models.py checks a TaskRequest's secrets with parse(): a runtime import would be a cycle
-    from ..models import SecretSpec
+from ..models import SecretSpec, check_secret_specs
+from ..urls import host_matches, normalize_pattern
 
 __all__ = ["Secrets", "PLACEHOLDER"]
 
 PLACEHOLDER = re.compile(r"<secret:([A-Za-z0-9_.-]{1,64})>")
-_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-MIN_LENGTH = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,27 +43,8 @@ class Secrets:
     @classmethod
     def parse(cls, specs: Sequence[SecretSpec] | None) -> Secrets:
         """The rules of ``[{match, fields}]``, or ``invalid_input`` naming the first bad one (never echoing a value)."""
-        rules = []
-        for i, spec in enumerate(specs or []):
-            match = normalize_pattern(spec.match)
-            fields = spec.fields
-            if not match:
-                raise ThinkRunError("invalid_input", f"secrets[{i}].match is empty", hint='e.g. "*.example.com"')
-            if not fields:
-                raise ThinkRunError("invalid_input", f"secrets[{i}].fields must be a non-empty object of name → value")
-            clean: dict[str, str] = {}
-            for name, value in fields.items():
-                if not _NAME.match(name):
-                    raise ThinkRunError("invalid_input", f"secrets[{i}] field name {name[:64]!r} is not a plain name", hint="use letters, digits, _ . -")
-                if len(value) < MIN_LENGTH:
-                    raise ThinkRunError(
-                        "invalid_input",
-                        f"secrets[{i}].fields.{name} must be a string of at least {MIN_LENGTH} characters",
-                        hint="shorter values cannot be redacted reliably from what is recorded",
-                    )
-                clean[name] = value
-            rules.append(_Rule(match, clean))
-        return cls(rules)
+        check_secret_specs(specs)
+        return cls([_Rule(normalize_pattern(spec.match), dict(spec.fields)) for spec in specs or []])
 
     def __bool__(self) -> bool:
         return bool(self._rules)

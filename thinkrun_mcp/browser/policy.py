@@ -27,7 +27,6 @@ private. A DNS answer that changes between our check and Chromium's own lookup
 from __future__ import annotations
 
 import asyncio
-import fnmatch
 import ipaddress
 import socket
 import time
@@ -36,6 +35,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ..errors import ThinkRunError
+from ..urls import host_matches, normalize_pattern
 from ..text import clip
 
 if TYPE_CHECKING:
@@ -46,29 +46,6 @@ __all__ = ["UrlPolicy", "normalize_pattern", "host_matches"]
 _ALWAYS_ALLOWED = ("about:blank", "about:srcdoc")
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
 _DNS_TTL = 60.0
-
-
-def normalize_pattern(pattern: str) -> str:
-    """Lower-case host pattern from ``example.com``, ``*.example.com`` or a full URL."""
-    p = pattern.strip().lower()
-    if "://" in p:
-        p = urlsplit(p).hostname or ""
-    p = p.split("/", 1)[0]
-    if p.count(":") == 1:  # host:port
-        p = p.split(":", 1)[0]
-    return p.rstrip(".")
-
-
-def host_matches(host: str, pattern: str) -> bool:
-    """Whether ``host`` matches one normalized domain pattern (see module docstring)."""
-    host = host.lower().rstrip(".")
-    if pattern.startswith("*."):
-        base = pattern[2:]
-        if "*" not in base and "?" not in base:
-            return host == base or host.endswith("." + base)
-    if "*" in pattern or "?" in pattern or "[" in pattern:
-        return fnmatch.fnmatchcase(host, pattern)
-    return host == pattern or host.endswith("." + pattern)
 
 
 def _ip_is_private(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:

@@ -11,7 +11,7 @@ import jsonschema
 from jsonschema.exceptions import SchemaError, best_match
 from jsonschema.protocols import Validator
 
-from ..errors import ThinkRunError
+from .errors import ThinkRunError
 
 __all__ = ["compile_schema", "first_error"]
 
