@@ -19,8 +19,8 @@ from tests.support.fakes.steps import act, done, ref_of, sign_in
 from tests.support.mcp import held_client
 from tests.support.settings import make_settings
 from tests.support.site import VALID_EMAIL, VALID_PASSWORD
-from thinkrun_mcp.runtime import Runtime
 from thinkrun_mcp.models import Owner, TaskRequest
+from thinkrun_mcp.runtime import Runtime
 from thinkrun_mcp.server.mcp import create_server
 from thinkrun_mcp.store.tasks import TaskStepRow
 
@@ -70,7 +70,10 @@ async def _planner(rt: Runtime, fake: FakeGemini, site) -> list[Row]:
     harness, prompts, model = [], [], []
     for _ in range(RUNS):
         fake.push(*ten_steps())
-        sub = await rt.tasks.submit(owner, TaskRequest(instruction="List the products matching 'la'", starting_point=site.url("login.html"), secrets=SECRETS))
+        sub = await rt.tasks.submit(
+            owner,
+            TaskRequest(instruction="List the products matching 'la'", starting_point=site.url("login.html"), secrets=SECRETS),
+        )
         info = await rt.tasks.wait(owner, sub.task_id)
         assert info.status == "completed", info.error
         steps = await rt.tasks.rows.steps(sub.task_id, last=1_000)
@@ -92,8 +95,20 @@ async def _planner(rt: Runtime, fake: FakeGemini, site) -> list[Row]:
             previous = end
     first_step_note = "incl. the starting point load in step 1"
     return [
-        Row(SECTION, f"harness time per step, model excluded ({RUNS}×10-step task)", p50_p95(harness) + f"; {first_step_note}", "p50 ≤ 150 ms", statistics.median(harness) <= 150),
-        Row(SECTION, "prompt size per step (chars)", f"median {statistics.median(prompts):,.0f}, max {max(prompts):,}", "median ≤ 12,000", statistics.median(prompts) <= 12_000),
+        Row(
+            SECTION,
+            f"harness time per step, model excluded ({RUNS}×10-step task)",
+            p50_p95(harness) + f"; {first_step_note}",
+            "p50 ≤ 150 ms",
+            statistics.median(harness) <= 150,
+        ),
+        Row(
+            SECTION,
+            "prompt size per step (chars)",
+            f"median {statistics.median(prompts):,.0f}, max {max(prompts):,}",
+            "median ≤ 12,000",
+            statistics.median(prompts) <= 12_000,
+        ),
         Row(SECTION, "fake model round trip (SDK + local HTTP)", p50_p95(model)),
     ]
 
@@ -105,7 +120,9 @@ async def _act_cache(rt: Runtime, fake: FakeGemini, site) -> list[Row]:
             r = await c.call_tool("browser_navigate", {"url": site.url("forms.html")})
             assert not r.is_error
             instruction = f"add item number {i} to the list"
-            fake.push(lambda req: Reply(tool_calls=[ToolCall("choose", {"ref": ref_of(req, "button", "Add item"), "method": "click"})]))
+            fake.push(
+                lambda req: Reply(tool_calls=[ToolCall("choose", {"ref": ref_of(req, "button", "Add item"), "method": "click"})])
+            )
             t0 = time.perf_counter()
             r = await c.call_tool("browser_act", {"instruction": instruction})
             cold.append((time.perf_counter() - t0) * 1000)

@@ -18,8 +18,8 @@ import psutil
 from benchmarks.common import Row, measure, p50_p95
 from tests.support.mcp import held_client
 from tests.support.settings import make_settings
-from thinkrun_mcp.runtime import Runtime
 from thinkrun_mcp.models import Owner
+from thinkrun_mcp.runtime import Runtime
 from thinkrun_mcp.server.mcp import create_server
 
 SECTION = "core"
@@ -139,7 +139,9 @@ async def _sizes(c, site) -> list[Row]:
                 rows.append(Row(SECTION, f"observation chars: {name}", note, "≤ 12,000", n <= 12_000))
             elif name in ("big.html", "table.html", "long-list.html"):
                 rows.append(Row(SECTION, f"observation chars: {name}", f"{n:,}", "≤ 12,000", n <= 12_000))
-        rows.append(Row(SECTION, "largest observation, all pages", f"{largest[1]:,} ({largest[0]})", "≤ 12,000", largest[1] <= 12_000))
+        rows.append(
+            Row(SECTION, "largest observation, all pages", f"{largest[1]:,} ({largest[0]})", "≤ 12,000", largest[1] <= 12_000)
+        )
         if server is None:
             rows.append(Row(SECTION, "observation chars: python docs stdtypes.html", "skipped: install python3-doc"))
     finally:
@@ -170,7 +172,11 @@ async def _memory(rt: Runtime, site) -> list[Row]:
         Row(SECTION, "memory (server + browser, PSS), 1 open session", f"{one:.0f} MB"),
         Row(SECTION, "memory (server + browser, PSS), 20 open idle sessions", f"{twenty:.0f} MB"),
         Row(SECTION, "extra memory per idle session", f"{per:.1f} MB", "≤ 40 MB", per <= 40),
-        Row(SECTION, "memory with the 20 sessions each on forms.html", f"{loaded:.0f} MB ({(loaded - one) / 20:.0f} MB per loaded tab)"),
+        Row(
+            SECTION,
+            "memory with the 20 sessions each on forms.html",
+            f"{loaded:.0f} MB ({(loaded - one) / 20:.0f} MB per loaded tab)",
+        ),
     ]
 
 

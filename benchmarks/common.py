@@ -16,7 +16,7 @@ if str(ROOT) not in sys.path:
 
 from tests.support.site import FixtureSite, serve_site  # noqa: E402
 
-__all__ = ["Row", "percentile", "timed", "measure", "FixtureSite", "serve_site", "ROOT"]
+__all__ = ["ROOT", "FixtureSite", "Row", "measure", "percentile", "serve_site", "timed"]
 
 
 @dataclass

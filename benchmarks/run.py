@@ -22,7 +22,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import Row, serve_site  # noqa: E402
+from benchmarks.common import Row, serve_site
 
 SECTIONS = ("core", "cache", "agent")
 

@@ -18,9 +18,15 @@ from tests.support.site import FixtureSite, serve_site
 # Tests never read a developer's .env, THINKRUN_* environment or real LLM keys and endpoints:
 # tests that need a model point the SDKs at local fake servers themselves.
 _LLM_ENV = (
-    "GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL", "GOOGLE_GENAI_USE_VERTEXAI", "GOOGLE_CLOUD_PROJECT",
-    "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL",
-)  # fmt: skip
+    "GEMINI_API_KEY",
+    "GOOGLE_API_KEY",
+    "GOOGLE_GEMINI_BASE_URL",
+    "GOOGLE_GENAI_USE_VERTEXAI",
+    "GOOGLE_CLOUD_PROJECT",
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_AUTH_TOKEN",
+    "ANTHROPIC_BASE_URL",
+)
 for _name in [n for n in os.environ if n.startswith("THINKRUN_") or n in _LLM_ENV]:
     del os.environ[_name]
 

@@ -13,7 +13,7 @@ from .errors import ThinkRunError
 __all__ = ["Settings", "ThinkRunError", "__version__", "create_server"]
 
 
-def create_server(settings: Settings | None = None):  # noqa: ANN201 - re-exported factory
+def create_server(settings: Settings | None = None):
     """Build the MCP server (see :func:`thinkrun_mcp.server.mcp.create_server`)."""
     from .server.mcp import create_server as _create
 

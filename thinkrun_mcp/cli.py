@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from . import __version__
 from .config import Settings
 
-__all__ = ["main", "build_parser", "settings_from_args"]
+__all__ = ["build_parser", "main", "settings_from_args"]
 
 # CLI flag → Settings field. Flags win over THINKRUN_* variables and .env.
 _FLAG_FIELDS = {
@@ -133,7 +133,9 @@ async def doctor(settings: Settings) -> int:
         ok = False
         out.append(f"data dir: {data} — NOT writable: {exc}")
     for name, (configured, variable) in Backends(settings).status().items():
-        out.append(f"LLM {name}: " + ("configured" if configured else f"not configured (set {variable}, in the environment or .env)"))
+        out.append(
+            f"LLM {name}: " + ("configured" if configured else f"not configured (set {variable}, in the environment or .env)")
+        )
     if settings.cloud_url and settings.api_key:
         out.append(f"page cache cloud provider: {settings.cloud_url}")
     else:

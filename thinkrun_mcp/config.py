@@ -41,7 +41,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("~/.thinkrun"), description="Database, artifacts, cache and uploads.")
 
     # -- browser -------------------------------------------------------------------------
-    browser_path: str | None = Field(default=None, description="Chrome/Chromium executable to launch (on the server's machine with a ws:// endpoint).")
+    browser_path: str | None = Field(
+        default=None, description="Chrome/Chromium executable to launch (on the server's machine with a ws:// endpoint)."
+    )
     browser_endpoint: str | None = Field(
         default=None, description="Remote browser: Playwright server ws://… or CDP http://… (no local launch)."
     )
@@ -73,8 +75,12 @@ class Settings(BaseSettings):
     cache_max_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
     cache_default_max_age: int = Field(default=3600, ge=0, description="Seconds a cached page stays fresh.")
     cache_pool_size: int = Field(default=4, ge=1, le=64, description="Concurrent page-cache renders.")
-    cache_context_uses: int = Field(default=20, ge=1, le=1000, description="Renders per page-cache context (1: a new one each time).")
-    cache_provider: Literal["local", "cloud"] = Field(default="local", description="page_cache_* provider when options.provider is not given.")
+    cache_context_uses: int = Field(
+        default=20, ge=1, le=1000, description="Renders per page-cache context (1: a new one each time)."
+    )
+    cache_provider: Literal["local", "cloud"] = Field(
+        default="local", description="page_cache_* provider when options.provider is not given."
+    )
     cloud_url: str | None = Field(default=None, description="ThinkRun-compatible API for provider=cloud.")
     api_key: SecretStr | None = Field(default=None, description="Bearer key for the cloud provider.")
 

@@ -280,6 +280,7 @@ class SessionCreated(Model):
 
 # -- agent tasks ---------------------------------------------------------------------------
 
+
 class TaskStatus(StrEnum):
     """An agent task's state: ``starting → pending → running → completed | failed | timeout | cancelled``."""
 
@@ -320,7 +321,11 @@ def check_secret_specs(specs: Sequence[SecretSpec] | None) -> None:
             raise ThinkRunError("invalid_input", f"secrets[{i}].fields must be a non-empty object of name → value")
         for name, value in spec.fields.items():
             if not _SECRET_NAME.match(name):
-                raise ThinkRunError("invalid_input", f"secrets[{i}] field name {name[:64]!r} is not a plain name", hint="use letters, digits, _ . -")
+                raise ThinkRunError(
+                    "invalid_input",
+                    f"secrets[{i}] field name {name[:64]!r} is not a plain name",
+                    hint="use letters, digits, _ . -",
+                )
             if len(value) < SECRET_MIN_LENGTH:
                 raise ThinkRunError(
                     "invalid_input",
@@ -458,11 +463,17 @@ class InitialTask(Model):
         if not self.task_details.strip():
             return None
         return TaskRequest(
-            instruction=self.task_details, backend=self.backend, timeout_ms=self.max_duration,
-            avoid_domains=self.avoid_domains, secrets=self.secrets, output_type=self.output_type,
-            output_schema=self.output_schema, max_input_tokens=self.max_input_tokens,
-            max_output_tokens=self.max_output_tokens, terminate_on_completion=self.terminate_on_completion,
-        )  # fmt: skip
+            instruction=self.task_details,
+            backend=self.backend,
+            timeout_ms=self.max_duration,
+            avoid_domains=self.avoid_domains,
+            secrets=self.secrets,
+            output_type=self.output_type,
+            output_schema=self.output_schema,
+            max_input_tokens=self.max_input_tokens,
+            max_output_tokens=self.max_output_tokens,
+            terminate_on_completion=self.terminate_on_completion,
+        )
 
 
 # -- page cache ----------------------------------------------------------------------------

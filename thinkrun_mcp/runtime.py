@@ -12,14 +12,14 @@ from __future__ import annotations
 import enum
 import logging
 
+from .agent.assist import Assist
+from .agent.backends import Backends
+from .agent.tasks import TaskManager
 from .browser.engine import BrowserEngine
 from .browser.history import SessionHistory
 from .browser.registry import SessionRegistry
 from .browser.service import BrowserService
 from .cache.page_cache import PageCache
-from .agent.assist import Assist
-from .agent.backends import Backends
-from .agent.tasks import TaskManager
 from .config import Settings
 from .store.cache import CacheRows
 from .store.db import Store

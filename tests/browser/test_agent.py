@@ -27,7 +27,14 @@ SECRETS = [{"match": "127.0.0.1", "fields": {"email": VALID_EMAIL, "password": V
 PRODUCT_SCHEMA = {
     "type": "object",
     "properties": {
-        "products": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}, "price": {"type": "string"}}, "required": ["name", "price"]}},
+        "products": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"name": {"type": "string"}, "price": {"type": "string"}},
+                "required": ["name", "price"],
+            },
+        },
         "pages": {"type": "integer"},
     },
     "required": ["products", "pages"],
@@ -164,7 +171,9 @@ async def test_agent_status_of_unknown_task_is_task_not_found(client):
 
 async def test_agent_fail_call_ends_the_task_failed_with_the_reason(client, site, gemini):
     gemini.push(Reply(tool_calls=[ToolCall("fail", {"reason": "the page has no prices"})]))
-    info = await call(client, "agent_execute", {"instruction": "Find prices", "startingPoint": site.url("index.html"), "wait": True})
+    info = await call(
+        client, "agent_execute", {"instruction": "Find prices", "startingPoint": site.url("index.html"), "wait": True}
+    )
     assert info["status"] == "failed"
     assert "the page has no prices" in info["error"]
 
@@ -237,9 +246,10 @@ async def test_agent_stops_when_the_input_token_budget_is_spent(client, site, ge
     scroll = Reply(tool_calls=[ToolCall("scroll", {"direction": "down"})], input_tokens=6_000, output_tokens=10)
     gemini.push(scroll, scroll, done("unreachable"))
     info = await call(
-        client, "agent_execute",
+        client,
+        "agent_execute",
         {"instruction": "Scroll", "startingPoint": site.url("scroll.html"), "maxInputTokens": 10_000, "wait": True},
-    )  # fmt: skip
+    )
     assert info["status"] == "failed"
     assert "input token budget exhausted: 12,000 of 10,000" in info["error"]
     assert gemini.calls == 2
@@ -248,9 +258,10 @@ async def test_agent_stops_when_the_input_token_budget_is_spent(client, site, ge
 async def test_agent_stops_when_the_output_token_budget_is_spent(client, site, gemini):
     gemini.push(Reply(tool_calls=[ToolCall("scroll", {})], output_tokens=1_500), done("x"))
     info = await call(
-        client, "agent_execute",
+        client,
+        "agent_execute",
         {"instruction": "Scroll", "startingPoint": site.url("scroll.html"), "maxOutputTokens": 1_000, "wait": True},
-    )  # fmt: skip
+    )
     assert info["status"] == "failed" and "output token budget exhausted" in info["error"]
 
 
@@ -258,9 +269,16 @@ async def test_agent_output_not_matching_the_schema_is_sent_back_and_fixed(clien
     schema = {"type": "object", "properties": {"count": {"type": "integer"}}, "required": ["count"]}
     gemini.push(done({"count": "three"}), done({"count": 3}))
     info = await call(
-        client, "agent_execute",
-        {"instruction": "Count", "startingPoint": site.url("index.html"), "outputType": "structured_json", "outputSchema": schema, "wait": True},
-    )  # fmt: skip
+        client,
+        "agent_execute",
+        {
+            "instruction": "Count",
+            "startingPoint": site.url("index.html"),
+            "outputType": "structured_json",
+            "outputSchema": schema,
+            "wait": True,
+        },
+    )
     assert info["status"] == "completed" and info["output"] == {"count": 3}
     feedback = gemini.model_requests[1].tool_results()
     assert feedback and feedback[0]["is_error"]
@@ -271,33 +289,47 @@ async def test_agent_fails_after_repeated_schema_mismatches(client, site, gemini
     schema = {"type": "object", "required": ["count"]}
     gemini.push(done("not json"), done("[]"), done("{}"))
     info = await call(
-        client, "agent_execute",
-        {"instruction": "Count", "startingPoint": site.url("index.html"), "outputType": "structured_json", "outputSchema": schema, "wait": True},
-    )  # fmt: skip
+        client,
+        "agent_execute",
+        {
+            "instruction": "Count",
+            "startingPoint": site.url("index.html"),
+            "outputType": "structured_json",
+            "outputSchema": schema,
+            "wait": True,
+        },
+    )
     assert info["status"] == "failed" and "after 3 attempts" in info["error"]
 
 
 async def test_agent_csv_output_is_parsed_and_reemitted(client, site, gemini):
     gemini.push(done("name , price\nBlue Widget, $5.00\n\n"))
     info = await call(
-        client, "agent_execute",
+        client,
+        "agent_execute",
         {"instruction": "CSV", "startingPoint": site.url("index.html"), "outputType": "structured_csv", "wait": True},
-    )  # fmt: skip
+    )
     assert info["output"] == "name,price\nBlue Widget,$5.00\n"
 
 
 async def test_agent_retries_a_rate_limit_then_succeeds(client, site, backend):
     name, fake = backend
     fake.push(Failure(429, retry_after=0.05), done("after retry"))
-    info = await call(client, "agent_execute", {"instruction": "Go", "backend": name, "startingPoint": site.url("index.html"), "wait": True})
+    info = await call(
+        client, "agent_execute", {"instruction": "Go", "backend": name, "startingPoint": site.url("index.html"), "wait": True}
+    )
     assert info["status"] == "completed" and info["output"] == "after retry"
     assert fake.calls == 2
 
 
 async def test_agent_fails_with_the_providers_message_when_errors_persist(client, site, claude, runtime, monkeypatch):
     monkeypatch.setattr(runtime.settings, "llm_max_retries", 1)
-    claude.push(Failure(500, message="upstream exploded", retry_after=0.01), Failure(500, message="upstream exploded", retry_after=0.01))
-    info = await call(client, "agent_execute", {"instruction": "Go", "backend": "claude", "startingPoint": site.url("index.html"), "wait": True})
+    claude.push(
+        Failure(500, message="upstream exploded", retry_after=0.01), Failure(500, message="upstream exploded", retry_after=0.01)
+    )
+    info = await call(
+        client, "agent_execute", {"instruction": "Go", "backend": "claude", "startingPoint": site.url("index.html"), "wait": True}
+    )
     assert info["status"] == "failed"
     assert "upstream_error" in info["error"] and "upstream exploded" in info["error"] and "2 attempts" in info["error"]
 
@@ -324,7 +356,9 @@ async def test_agent_gives_up_on_a_model_that_never_calls_tools(client, site, ge
 
 async def test_agent_stops_at_max_steps(client, site, gemini):
     gemini.push(*[Reply(tool_calls=[ToolCall("scroll", {"direction": "down"})])] * 3)
-    info = await call(client, "agent_execute", {"instruction": "Go", "startingPoint": site.url("scroll.html"), "maxSteps": 3, "wait": True})
+    info = await call(
+        client, "agent_execute", {"instruction": "Go", "startingPoint": site.url("scroll.html"), "maxSteps": 3, "wait": True}
+    )
     assert info["status"] == "failed" and "maximum of 3 steps" in info["error"]
 
 
@@ -337,9 +371,10 @@ async def test_avoid_domains_are_enforced_by_the_url_policy_not_the_prompt(clien
         lambda req: done(req.latest_text()[:300]),
     )
     info = await call(
-        client, "agent_execute",
+        client,
+        "agent_execute",
         {"instruction": "Visit", "startingPoint": site.url("index.html"), "avoidDomains": ["localhost"], "wait": True},
-    )  # fmt: skip
+    )
     assert info["status"] == "completed"
     assert info["output"].startswith("error: url_blocked")
 
@@ -355,9 +390,15 @@ async def test_page_content_is_marked_untrusted_in_the_system_prompt(client, sit
 async def test_a_secret_is_not_filled_on_a_host_it_is_not_for(client, site, gemini):
     gemini.push(act("textbox", "Email", "fill", "<secret:email>"), lambda req: done(json.dumps(req.tool_results())))
     info = await call(
-        client, "agent_execute",
-        {"instruction": "Fill", "startingPoint": site.url("login.html"), "secrets": [{"match": "*.example.com", "fields": {"email": VALID_EMAIL}}], "wait": True},
-    )  # fmt: skip
+        client,
+        "agent_execute",
+        {
+            "instruction": "Fill",
+            "startingPoint": site.url("login.html"),
+            "secrets": [{"match": "*.example.com", "fields": {"email": VALID_EMAIL}}],
+            "wait": True,
+        },
+    )
     assert "may not be used on '127.0.0.1'" in info["output"]
 
 
@@ -366,8 +407,16 @@ async def test_a_secret_is_not_filled_on_a_host_it_is_not_for(client, site, gemi
     [
         ({"instruction": "x", "backend": "claude"}, "backend_unconfigured", "ANTHROPIC_API_KEY"),
         ({"instruction": "x", "outputType": "structured_json"}, "invalid_input", "needs an outputSchema"),
-        ({"instruction": "x", "outputType": "structured_json", "outputSchema": {"type": 5}}, "invalid_input", "not a valid JSON Schema"),
-        ({"instruction": "x", "secrets": [{"match": "a.com", "fields": {"pin": "12"}}]}, "invalid_input", "at least 4 characters"),
+        (
+            {"instruction": "x", "outputType": "structured_json", "outputSchema": {"type": 5}},
+            "invalid_input",
+            "not a valid JSON Schema",
+        ),
+        (
+            {"instruction": "x", "secrets": [{"match": "a.com", "fields": {"pin": "12"}}]},
+            "invalid_input",
+            "at least 4 characters",
+        ),
         ({"instruction": "x", "timeoutMs": 1000}, "invalid_input", "timeoutMs"),
         ({"instruction": "y" * 10_001}, "invalid_input", "instruction"),
         ({"instruction": "x", "sessionId": "ses_missing"}, "session_not_found", "ses_missing"),
@@ -397,9 +446,10 @@ async def test_wait_sends_a_progress_notification_per_step(client, site, gemini)
         seen.append((p, total, message))
 
     result = await client.call_tool(
-        "agent_execute", {"instruction": "Scroll", "startingPoint": site.url("scroll.html"), "wait": True, "maxSteps": 5},
+        "agent_execute",
+        {"instruction": "Scroll", "startingPoint": site.url("scroll.html"), "wait": True, "maxSteps": 5},
         progress_callback=progress,
-    )  # fmt: skip
+    )
     assert not result.is_error, text_of(result)
     assert [p for p, _, _ in seen] == [1, 2]
     assert all(total == 5 for _, total, _ in seen)
@@ -412,8 +462,17 @@ async def test_tasks_left_running_by_a_crashed_process_are_failed_on_start(runti
     await store.open()
     rows = TaskRows(store)
     for status in ("running", "pending", "completed"):
-        await rows.insert(task_id=f"task_{status}", session_id="ses_x", owner_id="local", status=status, backend="gemini",
-                          model="m", instruction="i", params={}, created_at=time.time())  # fmt: skip
+        await rows.insert(
+            task_id=f"task_{status}",
+            session_id="ses_x",
+            owner_id="local",
+            status=status,
+            backend="gemini",
+            model="m",
+            instruction="i",
+            params={},
+            created_at=time.time(),
+        )
     await store.close()
     async with runtime_factory(data_dir=data) as rt:
         running = await rt.tasks.status(Owner.local(), "task_running")
@@ -458,9 +517,10 @@ async def test_session_create_refuses_an_invalid_initial_task_before_opening_a_s
 async def test_session_create_with_an_initial_task_runs_it(client, site, gemini):
     gemini.push(lambda req: done("title: " + re.search(r"Page: ([^—\n]*)", req.latest_text()).group(1).strip()))
     created = await call(
-        client, "session_create",
+        client,
+        "session_create",
         {"initialTask": {"taskDetails": "What is the title?", "startingPoint": site.url("forms.html"), "maxDuration": 60_000}},
-    )  # fmt: skip
+    )
     assert created["taskId"] and created["currentUrl"].endswith("forms.html")
     info = await wait_status(client, created["taskId"], "completed")
     assert info["output"] == "title: Forms"
@@ -502,10 +562,21 @@ async def test_act_instruction_without_a_key_uses_the_name_matcher(client, site)
 
 async def test_observe_instruction_ranks_elements_with_the_model(client, site, gemini):
     await call(client, "browser_navigate", {"url": site.url("forms.html")})
-    gemini.push(lambda req: Reply(tool_calls=[ToolCall("rank", {"matches": [
-        {"ref": ref_of(req, "textbox", "Email"), "reason": "takes the address"},
-        {"ref": "e99999", "reason": "made up"},
-    ]})]))  # fmt: skip
+    gemini.push(
+        lambda req: Reply(
+            tool_calls=[
+                ToolCall(
+                    "rank",
+                    {
+                        "matches": [
+                            {"ref": ref_of(req, "textbox", "Email"), "reason": "takes the address"},
+                            {"ref": "e99999", "reason": "made up"},
+                        ]
+                    },
+                )
+            ]
+        )
+    )
     obs = await call(client, "browser_observe", {"instruction": "where do I type my address"})
     assert [c["name"] for c in obs["candidates"]] == ["Email"]
     assert obs["candidates"][0]["reason"] == "takes the address"

@@ -17,14 +17,17 @@ from tests.support.site import FixtureSite
 from thinkrun_mcp.browser.engine import LAUNCH_ARGS
 from thinkrun_mcp.server.mcp import create_server
 
-
 # -- no browser ------------------------------------------------------------------------------
 
 
-async def test_tool_call_without_a_browser_reports_browser_unavailable(runtime_factory, site: FixtureSite, tmp_path: Path) -> None:
-    async with runtime_factory(browser_path=str(tmp_path / "no-such-chrome")) as rt:
-        async with held_client(create_server(runtime=rt)) as c:
-            text = await call_error(c, "browser_navigate", {"url": site.url("index.html")})
+async def test_tool_call_without_a_browser_reports_browser_unavailable(
+    runtime_factory, site: FixtureSite, tmp_path: Path
+) -> None:
+    async with (
+        runtime_factory(browser_path=str(tmp_path / "no-such-chrome")) as rt,
+        held_client(create_server(runtime=rt)) as c,
+    ):
+        text = await call_error(c, "browser_navigate", {"url": site.url("index.html")})
 
     assert error_code(text) == "browser_unavailable", text
     assert "not an executable file" in text
@@ -34,7 +37,9 @@ async def test_tool_call_without_a_browser_reports_browser_unavailable(runtime_f
 # -- remote browsers ------------------------------------------------------------------------
 
 
-async def test_runtime_drives_a_browser_launched_by_playwright_run_server(runtime_factory, site: FixtureSite, tmp_path: Path) -> None:
+async def test_runtime_drives_a_browser_launched_by_playwright_run_server(
+    runtime_factory, site: FixtureSite, tmp_path: Path
+) -> None:
     port = free_port()
     log = tmp_path / "run-server.log"
     executable = await chromium_executable(tmp_path / "discovery")
@@ -56,8 +61,15 @@ async def test_runtime_drives_a_browser_launched_by_playwright_run_server(runtim
 async def test_runtime_drives_a_browser_over_its_devtools_endpoint(runtime_factory, site: FixtureSite, tmp_path: Path) -> None:
     port = free_port()
     log = tmp_path / "chromium.log"
-    cmd = [await chromium_executable(tmp_path / "discovery"), "--headless=new", f"--remote-debugging-port={port}", "--remote-debugging-address=127.0.0.1",
-           f"--user-data-dir={tmp_path / 'profile'}", *LAUNCH_ARGS, "about:blank"]  # fmt: skip
+    cmd = [
+        await chromium_executable(tmp_path / "discovery"),
+        "--headless=new",
+        f"--remote-debugging-port={port}",
+        "--remote-debugging-address=127.0.0.1",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        *LAUNCH_ARGS,
+        "about:blank",
+    ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.insert(1, "--no-sandbox")
     with spawned(cmd, log=log) as chromium:

@@ -51,9 +51,7 @@ async def test_every_ref_shown_resolves_to_exactly_one_element(page):
 
 
 async def test_boxes_are_page_coordinates_even_after_scrolling(page):
-    await page.set_content(
-        '<div style="height:3000px"></div><button id="b">Far</button><div style="height:3000px"></div>'
-    )
+    await page.set_content('<div style="height:3000px"></div><button id="b">Far</button><div style="height:3000px"></div>')
     await page.evaluate("window.scrollTo(0, 2800)")
     snap = await page.aria_snapshot(mode="ai", boxes=True)
     geo = Geometry.from_js(await page.evaluate(GEOMETRY_JS))

@@ -15,7 +15,13 @@ from tests.support.runtime import served_runtime
 
 @pytest.mark.parametrize(
     "url",
-    ["file:///etc/passwd", "chrome://version", "javascript:alert(1)", "data:text/html,<h1>owned</h1>", "view-source:http://127.0.0.1/"],
+    [
+        "file:///etc/passwd",
+        "chrome://version",
+        "javascript:alert(1)",
+        "data:text/html,<h1>owned</h1>",
+        "view-source:http://127.0.0.1/",
+    ],
 )
 async def test_navigate_to_a_non_web_scheme_is_url_blocked(client, url):
     err = await call_error(client, "browser_navigate", {"url": url})
@@ -94,9 +100,7 @@ async def test_subresources_are_not_blocked_without_domain_rules(client, site):
 
 
 async def test_session_create_with_a_starting_point_in_an_avoided_domain_is_refused(client, site):
-    err = await call_error(
-        client, "session_create", {"startingPoint": site.url("index.html"), "avoidDomains": ["127.0.0.1"]}
-    )
+    err = await call_error(client, "session_create", {"startingPoint": site.url("index.html"), "avoidDomains": ["127.0.0.1"]})
     assert error_code(err) == "url_blocked"
     listed = await call(client, "session_list")
     assert listed["total"] == 0

@@ -40,11 +40,18 @@ async def _code(coro: Any) -> str:
 async def test_another_owners_session_is_not_found_by_any_service_call(runtime: Runtime, alice_session: str, site):
     sid, b = alice_session, runtime.browser
     calls = [
-        b.observe(BOB, sid), b.navigate(BOB, sid, url=site.url("index.html")), b.act(BOB, sid, method="press", value="Tab"),
-        b.extract(BOB, sid), b.screenshot(BOB, sid), b.close_session(BOB, sid), b.check_url(BOB, sid, site.url("x")),
-        b.page_url(BOB, sid), runtime.history.details(BOB, sid), runtime.history.actions(BOB, sid, offset=0, limit=10),
+        b.observe(BOB, sid),
+        b.navigate(BOB, sid, url=site.url("index.html")),
+        b.act(BOB, sid, method="press", value="Tab"),
+        b.extract(BOB, sid),
+        b.screenshot(BOB, sid),
+        b.close_session(BOB, sid),
+        b.check_url(BOB, sid, site.url("x")),
+        b.page_url(BOB, sid),
+        runtime.history.details(BOB, sid),
+        runtime.history.actions(BOB, sid, offset=0, limit=10),
         runtime.history.health(BOB, sid),
-    ]  # fmt: skip
+    ]
     assert [await _code(c) for c in calls] == ["session_not_found"] * len(calls)
     assert (await runtime.history.details(ALICE, sid)).status == "running"
     assert [a.type for a in (await runtime.history.actions(ALICE, sid, offset=0, limit=10)).actions] == ["navigate"]
@@ -105,12 +112,18 @@ class RecordingHelp:
     def available(self) -> bool:
         return self._available
 
-    async def choose(self, *, url: str, instruction: str, method: str | None, page_text: str, elements: Mapping[str, ElementInfo]) -> Resolution:
-        self.calls.append(("choose", {"url": url, "instruction": instruction, "method": method, "page_text": page_text, "elements": elements}))
+    async def choose(
+        self, *, url: str, instruction: str, method: str | None, page_text: str, elements: Mapping[str, ElementInfo]
+    ) -> Resolution:
+        self.calls.append(
+            ("choose", {"url": url, "instruction": instruction, "method": method, "page_text": page_text, "elements": elements})
+        )
         (ref,) = [r for r, e in elements.items() if e.role == "textbox" and e.name == "Email"]
         return Resolution(method="fill", ref=ref, value="grace@example.org")
 
-    async def rank(self, *, url: str, instruction: str, page_text: str, elements: Mapping[str, ElementInfo]) -> list[ElementCandidate]:
+    async def rank(
+        self, *, url: str, instruction: str, page_text: str, elements: Mapping[str, ElementInfo]
+    ) -> list[ElementCandidate]:
         self.calls.append(("rank", {"url": url, "instruction": instruction}))
         ref, e = next((r, e) for r, e in elements.items() if e.role == "button")
         return [ElementCandidate(ref=ref, role=e.role, name=e.name, score=1.0, reason="scripted")]
@@ -121,13 +134,13 @@ class RecordingHelp:
 
 
 async def test_model_help_given_to_the_constructor_resolves_instructions_with_plain_data(runtime: Runtime, site):
-    help = RecordingHelp()
-    browser = BrowserService(runtime.settings, runtime.registry, help=help)
+    model_help = RecordingHelp()
+    browser = BrowserService(runtime.settings, runtime.registry, help=model_help)
     sid = (await browser.create_session(ALICE, starting_point=site.url("forms.html"))).session_id
     try:
         r = await browser.act(ALICE, sid, method=None, instruction="put my address where it belongs")
         assert r.method == "fill"
-        ((name, seen),) = help.calls
+        ((name, seen),) = model_help.calls
         assert name == "choose" and seen["instruction"] == "put my address where it belongs"
         assert isinstance(seen["url"], str) and seen["url"].endswith("forms.html")
         assert isinstance(seen["page_text"], str) and "Email" in seen["page_text"]
@@ -136,19 +149,19 @@ async def test_model_help_given_to_the_constructor_resolves_instructions_with_pl
         obs = await browser.observe(ALICE, sid, instruction="the submit button")
         assert obs.candidates and obs.candidates[0].reason == "scripted"
         data = await browser.extract(ALICE, sid, instruction="anything", schema={"type": "object"})
-        assert data.data == {"ok": True} and help.calls[-1][0] == "extract"
+        assert data.data == {"ok": True} and model_help.calls[-1][0] == "extract"
     finally:
         await browser.close_session(ALICE, sid)
 
 
 async def test_model_help_that_is_not_available_leaves_act_to_the_name_matcher(runtime: Runtime, site):
-    help = RecordingHelp(available=False)
-    browser = BrowserService(runtime.settings, runtime.registry, help=help)
+    model_help = RecordingHelp(available=False)
+    browser = BrowserService(runtime.settings, runtime.registry, help=model_help)
     sid = (await browser.create_session(ALICE, starting_point=site.url("forms.html"))).session_id
     try:
         r = await browser.act(ALICE, sid, method=None, instruction='type "grace@example.org" into Email')
         assert r.method in ("type", "fill") and r.ref
-        assert help.calls == []
+        assert model_help.calls == []
         assert await _code(browser.extract(ALICE, sid, instruction="anything")) == "backend_unconfigured"
     finally:
         await browser.close_session(ALICE, sid)

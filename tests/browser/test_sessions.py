@@ -432,10 +432,17 @@ async def test_a_client_cannot_see_use_or_close_another_clients_session(own_clie
     async with two_stateful_http_clients(own_client) as (a, b):
         sid = (await navigate(a, None, site.url("index.html")))["sessionId"]
         for tool, args in [
-            ("session_get", {}), ("session_actions", {}), ("session_console", {}), ("session_network", {}),
-            ("session_artifacts", {}), ("session_health", {}), ("session_close", {}), ("browser_observe", {}),
-            ("browser_navigate", {"url": site.url("forms.html")}), ("browser_screenshot", {}),
-        ]:  # fmt: skip
+            ("session_get", {}),
+            ("session_actions", {}),
+            ("session_console", {}),
+            ("session_network", {}),
+            ("session_artifacts", {}),
+            ("session_health", {}),
+            ("session_close", {}),
+            ("browser_observe", {}),
+            ("browser_navigate", {"url": site.url("forms.html")}),
+            ("browser_screenshot", {}),
+        ]:
             text = await call_error(b, tool, {"sessionId": sid, **args})
             assert error_code(text) == "session_not_found", (tool, text)
             assert sid in text or "no session" in text
@@ -462,8 +469,14 @@ async def test_stateless_http_clients_with_different_names_get_different_default
 
 async def login(client: Any, site: Any, sid: str) -> None:
     text = text_of(await client.call_tool("browser_navigate", {"sessionId": sid, "url": site.url("login.html")}))
-    await call(client, "browser_act", {"sessionId": sid, "method": "fill", "ref": ref_of(text, "textbox", "Email"), "value": VALID_EMAIL})
-    await call(client, "browser_act", {"sessionId": sid, "method": "fill", "ref": ref_of(text, "textbox", "Password"), "value": VALID_PASSWORD})
+    await call(
+        client, "browser_act", {"sessionId": sid, "method": "fill", "ref": ref_of(text, "textbox", "Email"), "value": VALID_EMAIL}
+    )
+    await call(
+        client,
+        "browser_act",
+        {"sessionId": sid, "method": "fill", "ref": ref_of(text, "textbox", "Password"), "value": VALID_PASSWORD},
+    )
     await call(client, "browser_act", {"sessionId": sid, "method": "click", "ref": ref_of(text, "button", "Sign in")})
 
 
@@ -708,7 +721,10 @@ async def test_session_history_survives_a_server_restart(runtime_factory, tmp_pa
         assert after["status"] == "terminated" and after["endReason"] == "server shut down"
         for field in ("currentUrl", "title", "actionCount", "navigationCount", "screenshotCount", "createdAt"):
             assert after[field] == before[field], field
-        assert [a["type"] for a in (await call(c, "session_actions", {"sessionId": sid}))["actions"]] == ["navigate", "screenshot"]
+        assert [a["type"] for a in (await call(c, "session_actions", {"sessionId": sid}))["actions"]] == [
+            "navigate",
+            "screenshot",
+        ]
         console_after = await call(c, "session_console", {"sessionId": sid})
         assert console_after["logs"][: len(console_before["logs"])] == console_before["logs"]
         (artifact,) = (await call(c, "session_artifacts", {"sessionId": sid}))["artifacts"]
@@ -738,9 +754,15 @@ asyncio.run(main())
 async def test_session_left_running_by_a_dead_server_is_marked_failed_on_restart(runtime_factory, tmp_path, site):
     data = tmp_path / "killed"
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", textwrap.dedent(_DYING_SERVER), str(data), site.url("index.html"),
-        cwd=REPO, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
+        sys.executable,
+        "-c",
+        textwrap.dedent(_DYING_SERVER),
+        str(data),
+        site.url("index.html"),
+        cwd=REPO,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
     children: list[psutil.Process] = []
     try:
         line = (await asyncio.wait_for(proc.stdout.readline(), timeout=60)).decode()

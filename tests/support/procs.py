@@ -96,7 +96,9 @@ def kill_tree(proc: subprocess.Popen[bytes], *, grace: float = 10) -> None:
 
 
 @contextlib.contextmanager
-def spawned(cmd: list[str], *, log: Path, env: dict[str, str] | None = None, cwd: Path | None = None) -> Iterator[subprocess.Popen[bytes]]:
+def spawned(
+    cmd: list[str], *, log: Path, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     """Run ``cmd`` with stdout and stderr in ``log``; its whole tree is ended afterwards."""
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd)

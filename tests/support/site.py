@@ -46,7 +46,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Message, Receive, Scope, Send
 
-__all__ = ["FixtureSite", "serve_site", "SITE_DIR", "VALID_EMAIL", "VALID_PASSWORD", "PRODUCTS", "PAGE_SIZE"]
+__all__ = ["PAGE_SIZE", "PRODUCTS", "SITE_DIR", "VALID_EMAIL", "VALID_PASSWORD", "FixtureSite", "serve_site"]
 
 SITE_DIR = Path(__file__).resolve().parents[1] / "site"
 VALID_EMAIL = "ada@example.com"
@@ -125,7 +125,7 @@ async def download_report(request: Request) -> Response:
 
 
 async def echo_headers(request: Request) -> Response:
-    return JSONResponse({name: ", ".join(request.headers.getlist(name)) for name in request.headers.keys()})
+    return JSONResponse({name: ", ".join(request.headers.getlist(name)) for name in request.headers})
 
 
 async def counter(request: Request) -> Response:
@@ -160,12 +160,17 @@ def _signed_in(request: Request) -> bool:
 async def account(request: Request) -> Response:
     if not _signed_in(request):
         return RedirectResponse("/login.html", status_code=303)
-    return HTMLResponse(_page("Account", (
-        "<header><h1>Your account</h1></header>\n<main>\n"
-        '<p id="welcome">Welcome, Ada</p>\n<p>Signed in as ada@example.com.</p>\n'
-        '<nav aria-label="Account"><ul>\n<li><a href="/products">Products</a></li>\n'
-        '<li><a href="/logout">Sign out</a></li>\n</ul></nav>\n</main>'
-    )))  # fmt: skip
+    return HTMLResponse(
+        _page(
+            "Account",
+            (
+                "<header><h1>Your account</h1></header>\n<main>\n"
+                '<p id="welcome">Welcome, Ada</p>\n<p>Signed in as ada@example.com.</p>\n'
+                '<nav aria-label="Account"><ul>\n<li><a href="/products">Products</a></li>\n'
+                '<li><a href="/logout">Sign out</a></li>\n</ul></nav>\n</main>'
+            ),
+        )
+    )
 
 
 async def products(request: Request) -> Response:
@@ -190,8 +195,9 @@ async def products(request: Request) -> Response:
         '<button type="submit">Search</button>',
         "</form>",
         f'<p id="summary">{len(matches)} result{"" if len(matches) == 1 else "s"}'
-        + (f" for &quot;{html.escape(q)}&quot;" if q else "") + "</p>",
-    ]  # fmt: skip
+        + (f" for &quot;{html.escape(q)}&quot;" if q else "")
+        + "</p>",
+    ]
     if shown:
         parts.append('<table id="products">\n<caption>Products</caption>')
         parts.append('<thead><tr><th scope="col">Name</th><th scope="col">Price</th></tr></thead>\n<tbody>')
@@ -247,7 +253,9 @@ class FixtureSite:
             self, log_config=None, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=5
         )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, name="fixture-site", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._sock]}, name="fixture-site", daemon=True
+        )
 
     def url(self, path: str = "") -> str:
         """``url("forms.html")`` → ``base_url + "/forms.html"``."""

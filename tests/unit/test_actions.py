@@ -18,7 +18,7 @@ def test_act_method_literal_lists_exactly_the_table_keys_in_order():
 
 
 def test_methods_are_the_table_keys_in_order():
-    assert METHODS == tuple(ACT_METHODS)
+    assert tuple(ACT_METHODS) == METHODS
 
 
 def test_a_tool_argument_typed_act_method_rejects_a_method_not_in_the_table():

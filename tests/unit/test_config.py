@@ -41,8 +41,11 @@ def settings_from(tmp_path: Path, text: str) -> Settings:
 def test_env_example_documents_every_setting_under_its_env_name() -> None:
     documented = {name for name, _ in example_variables()}
 
-    missing = [f"{field} ({' or '.join(Settings.env_names(field))})" for field in Settings.model_fields
-               if not documented & set(Settings.env_names(field))]  # fmt: skip
+    missing = [
+        f"{field} ({' or '.join(Settings.env_names(field))})"
+        for field in Settings.model_fields
+        if not documented & set(Settings.env_names(field))
+    ]
 
     assert missing == [], f".env.example lacks {missing}"
 
@@ -59,8 +62,11 @@ def test_env_example_values_are_the_defaults() -> None:
     from_example = Settings(_env_file=ENV_EXAMPLE)
     defaults = Settings(_env_file=None)
 
-    differ = {f: (getattr(from_example, f), getattr(defaults, f)) for f in Settings.model_fields
-              if getattr(from_example, f) != getattr(defaults, f)}  # fmt: skip
+    differ = {
+        f: (getattr(from_example, f), getattr(defaults, f))
+        for f in Settings.model_fields
+        if getattr(from_example, f) != getattr(defaults, f)
+    }
 
     assert differ == {}, "field: (.env.example, default)"
 
@@ -134,7 +140,9 @@ def test_empty_key_variable_leaves_the_backend_unconfigured(tmp_path) -> None:
 
 
 def test_keys_are_masked_in_repr_and_str() -> None:
-    settings = Settings(_env_file=None, gemini_api_key="sk-gemini-secret", anthropic_api_key="sk-ant-secret", api_key="sk-cloud-secret")
+    settings = Settings(
+        _env_file=None, gemini_api_key="sk-gemini-secret", anthropic_api_key="sk-ant-secret", api_key="sk-cloud-secret"
+    )
 
     shown = repr(settings) + str(settings) + settings.model_dump_json()
 
@@ -207,7 +215,10 @@ def test_malformed_list_setting_is_a_validation_error(monkeypatch, name, value) 
 
 def test_no_module_but_config_reads_the_environment() -> None:
     package = ROOT / "thinkrun_mcp"
-    readers = [str(p.relative_to(ROOT)) for p in package.rglob("*.py")
-               if p != package / "config.py" and re.search(r"\bos\.environ\b|\bgetenv\(|\benviron\[", p.read_text())]  # fmt: skip
+    readers = [
+        str(p.relative_to(ROOT))
+        for p in package.rglob("*.py")
+        if p != package / "config.py" and re.search(r"\bos\.environ\b|\bgetenv\(|\benviron\[", p.read_text())
+    ]
 
     assert readers == []

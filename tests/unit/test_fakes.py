@@ -95,9 +95,7 @@ def gemini_client(fake: FakeGemini, api_key: str = "test-key", **http: Any) -> g
 
 def gemini_config(**kw: Any) -> types.GenerateContentConfig:
     decls = [
-        types.FunctionDeclaration(
-            name=t["name"], description=t["description"], parameters_json_schema=t["input_schema"]
-        )
+        types.FunctionDeclaration(name=t["name"], description=t["description"], parameters_json_schema=t["input_schema"])
         for t in (CLICK_TOOL, TYPE_TOOL)
     ]
     return types.GenerateContentConfig(
@@ -114,7 +112,10 @@ async def test_anthropic_tool_use_blocks_and_usage(fake_anthropic: FakeAnthropic
     fake_anthropic.push(
         Reply(
             text="I'll search first.",
-            tool_calls=[ToolCall("type_text", {"ref": "e9", "text": "socks"}), ToolCall("click", {"ref": "e7"}, id="toolu_fixed1")],
+            tool_calls=[
+                ToolCall("type_text", {"ref": "e9", "text": "socks"}),
+                ToolCall("click", {"ref": "e7"}, id="toolu_fixed1"),
+            ],
             input_tokens=1234,
             output_tokens=56,
         )
@@ -381,7 +382,9 @@ async def test_gemini_function_call_ids_when_enabled() -> None:
             resp.candidates[0].content,  # type: ignore[index]
             types.Content(
                 role="user",
-                parts=[types.Part(function_response=types.FunctionResponse(id="call-1", name="click", response={"output": "done"}))],
+                parts=[
+                    types.Part(function_response=types.FunctionResponse(id="call-1", name="click", response={"output": "done"}))
+                ],
             ),
         ]
         await client.aio.models.generate_content(model="gemini-2.5-flash", contents=contents, config=gemini_config())
@@ -413,7 +416,9 @@ async def test_gemini_wrong_key_is_a_client_error_naming_the_reason() -> None:
             await gemini_client(fake, api_key="wrong-key").aio.models.generate_content(model="gemini-2.5-flash", contents="hi")
         assert exc.value.code == 400 and "API key not valid" in str(exc.value.message)
         assert exc.value.details["error"]["details"][0]["reason"] == "API_KEY_INVALID"
-        right = await gemini_client(fake, api_key="right-key").aio.models.generate_content(model="gemini-2.5-flash", contents="hi")
+        right = await gemini_client(fake, api_key="right-key").aio.models.generate_content(
+            model="gemini-2.5-flash", contents="hi"
+        )
         assert right.text == "for the right key"
         assert fake.calls == 1  # auth failures never reach the script
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from thinkrun_mcp.browser.instruction import (
@@ -136,7 +138,7 @@ def test_rank_matches_placeholders_tokens_and_typos():
 
 def test_rank_orders_best_first_and_drops_weak_matches():
     c = rank_elements("Sign in", FORM, method="click")
-    assert all(a.score >= b.score for a, b in zip(c, c[1:], strict=False))
+    assert all(a.score >= b.score for a, b in itertools.pairwise(c))
     assert {x.ref for x in c} <= {"e9", "e10"}
 
 
@@ -184,10 +186,11 @@ def test_an_ordinal_with_only_a_role_word_picks_by_position():
 
 def test_scroll_targets_can_be_landmarks_and_headings():
     page = [
-        el("e1", "banner", ""), el("e2", "contentinfo", "", in_viewport=False),
+        el("e1", "banner", ""),
+        el("e2", "contentinfo", "", in_viewport=False),
         el("e3", "link", "Footer links", in_viewport=False),
         el("e4", "heading", "", text="Numeric Types", in_viewport=False),
-    ]  # fmt: skip
+    ]
     assert resolve("scroll to the footer", page).ref == "e2"
     assert resolve("scroll to Numeric Types", page).ref == "e4"
     assert resolve("scroll to the header", page).ref == "e1"

@@ -173,12 +173,26 @@ def test_parse_without_geometry_is_completed_by_render_tree():
 @pytest.mark.parametrize(
     "junk",
     [
-        "", "\n\n", "garbage", "- ", "-", "  - '", "- 'unterminated [ref=e1]", '- button "unterminated [ref=e1]',
-        "- button [box=1,2,x,4] [ref=e1]", "- button [ref=e1", "- /url: orphan", "\t- tab\tindented",
-        "- text:", "- : value", "- [ref=e1]", "    - deeper first\n- shallower", '- link "a\\u00e9\\x" [ref=e2]: "\\x4"',
+        "",
+        "\n\n",
+        "garbage",
+        "- ",
+        "-",
+        "  - '",
+        "- 'unterminated [ref=e1]",
+        '- button "unterminated [ref=e1]',
+        "- button [box=1,2,x,4] [ref=e1]",
+        "- button [ref=e1",
+        "- /url: orphan",
+        "\t- tab\tindented",
+        "- text:",
+        "- : value",
+        "- [ref=e1]",
+        "    - deeper first\n- shallower",
+        '- link "a\\u00e9\\x" [ref=e2]: "\\x4"',
         "- generic:\n" + "".join("  " * i + "- generic:\n" for i in range(1, 600)),
     ],
-)  # fmt: skip
+)
 def test_parse_never_raises_on_odd_input(junk):
     nodes = parse_snapshot(junk)
     assert isinstance(nodes, list)
@@ -199,7 +213,7 @@ def test_geometry_from_js_fills_defaults():
 def test_render_uses_the_compact_line_format():
     out = render_tree(parse_snapshot(VARIED), geometry=TOP, scope="page").text
     lines = out.splitlines()
-    assert "- heading \"Title: with \\\"quotes\\\" and 'apos'\" [level=1] [ref=e2]" in lines
+    assert '- heading "Title: with \\"quotes\\" and \'apos\'" [level=1] [ref=e2]' in lines
     assert '- button "Disabled btn" [disabled] [ref=e8]' in lines
     assert '- button "Ital" [pressed=mixed] [ref=e11]' in lines
     assert '- checkbox "Remember" [checked] [ref=e14]' in lines
@@ -270,11 +284,11 @@ def test_render_places_iframe_children_under_the_iframe():
 
 
 def _list_snapshot(n: int, *, links: bool = False) -> str:
-    lines = ["- list [ref=e1] [box=0,0,800,%d]:" % (20 * n)]
+    lines = [f"- list [ref=e1] [box=0,0,800,{20 * n}]:"]
     for i in range(n):
         y = 20 * i
         if links:
-            lines.append(f'  - listitem [ref=e{2 * i + 2}] [box=0,{y},800,20]:')
+            lines.append(f"  - listitem [ref=e{2 * i + 2}] [box=0,{y},800,20]:")
             lines.append(f'    - link "Item {i + 1}" [ref=e{2 * i + 3}] [cursor=pointer] [box=0,{y},60,17]:')
             lines.append(f"      - /url: /item/{i + 1}")
         else:
@@ -467,7 +481,7 @@ def test_paginate_edge_cases():
 
 
 def _big_snapshot(sections: int = 400) -> str:
-    out = ["- generic [active] [ref=e1] [box=0,0,1280,%d]:" % (sections * 200), "  - main [ref=e2] [box=0,0,1280,9]:"]
+    out = [f"- generic [active] [ref=e1] [box=0,0,1280,{sections * 200}]:", "  - main [ref=e2] [box=0,0,1280,9]:"]
     ref = 3
     for s in range(sections):
         y = s * 200

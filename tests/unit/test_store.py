@@ -25,17 +25,27 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 
 def new_session(rows: SessionRows, session_id: str = "ses_1", owner_id: str = "alice") -> None:
     rows.insert(
-        session_id=session_id, owner_id=owner_id, status=SessionStatus.CREATING, created_at=100.0, viewport=(1280, 720),
+        session_id=session_id,
+        owner_id=owner_id,
+        status=SessionStatus.CREATING,
+        created_at=100.0,
+        viewport=(1280, 720),
         options={"avoidDomains": ["ads.example"]},
-    )  # fmt: skip
+    )
 
 
 async def new_task(rows: TaskRows, task_id: str = "task_1", status: TaskStatus = TaskStatus.RUNNING) -> None:
     await rows.insert(
-        task_id=task_id, session_id="ses_1", owner_id="alice", status=status, backend="gemini", model="m",
-        instruction="Find it", params={"outputType": "text", "secrets": [{"match": "a.com", "fields": ["pin"]}]},
+        task_id=task_id,
+        session_id="ses_1",
+        owner_id="alice",
+        status=status,
+        backend="gemini",
+        model="m",
+        instruction="Find it",
+        params={"outputType": "text", "secrets": [{"match": "a.com", "fields": ["pin"]}]},
         created_at=100.0,
-    )  # fmt: skip
+    )
 
 
 # -- sessions ---------------------------------------------------------------------------------
@@ -45,10 +55,22 @@ async def test_a_session_row_reads_back_as_inserted(store: Store):
     rows = SessionRows(store)
     new_session(rows)
     assert await rows.get("ses_1") == SessionRow(
-        id="ses_1", owner_id="alice", status=SessionStatus.CREATING, created_at=100.0, ended_at=None, end_reason=None,
-        current_url=None, title=None, viewport_width=1280, viewport_height=720, options={"avoidDomains": ["ads.example"]},
-        action_count=0, navigation_count=0, screenshot_count=0, dropped={},
-    )  # fmt: skip
+        id="ses_1",
+        owner_id="alice",
+        status=SessionStatus.CREATING,
+        created_at=100.0,
+        ended_at=None,
+        end_reason=None,
+        current_url=None,
+        title=None,
+        viewport_width=1280,
+        viewport_height=720,
+        options={"avoidDomains": ["ads.example"]},
+        action_count=0,
+        navigation_count=0,
+        screenshot_count=0,
+        dropped={},
+    )
 
 
 async def test_a_session_update_writes_the_columns_given_and_keeps_the_others(store: Store):
@@ -58,7 +80,12 @@ async def test_a_session_update_writes_the_columns_given_and_keeps_the_others(st
     rows.update("ses_1", status=SessionStatus.TERMINATED, end_reason="idle timeout", ended_at=200.0, dropped={"console": 2})
     row = await rows.get("ses_1")
     assert row is not None
-    assert (row.status, row.end_reason, row.ended_at, row.dropped) == (SessionStatus.TERMINATED, "idle timeout", 200.0, {"console": 2})
+    assert (row.status, row.end_reason, row.ended_at, row.dropped) == (
+        SessionStatus.TERMINATED,
+        "idle timeout",
+        200.0,
+        {"console": 2},
+    )
     assert (row.current_url, row.title, row.action_count) == ("https://a.example/", "A", 3)
 
 
@@ -102,8 +129,11 @@ async def test_an_action_row_reads_back_with_its_success_and_details_decoded(sto
     Records(store).action("ses_1", type="click", ts=1.5, success=False, details={"ref": "e3"}, duration_ms=12, error="gone")
     rows, total = await Records(store).actions("ses_1", offset=0, limit=10)
     assert total == 1
-    assert rows == [ActionRow(id=1, session_id="ses_1", type="click", ts=1.5, success=False, details={"ref": "e3"},
-                              duration_ms=12, error="gone")]  # fmt: skip
+    assert rows == [
+        ActionRow(
+            id=1, session_id="ses_1", type="click", ts=1.5, success=False, details={"ref": "e3"}, duration_ms=12, error="gone"
+        )
+    ]
 
 
 async def test_a_console_row_reads_back_as_recorded(store: Store):
@@ -114,22 +144,58 @@ async def test_a_console_row_reads_back_as_recorded(store: Store):
 
 async def test_a_network_row_reads_back_as_recorded(store: Store):
     Records(store).network(
-        "ses_1", ts=3.0, url="https://a.example/x", method="GET", status=404, resource_type="fetch", duration_ms=8,
-        size=10, failure=None,
-    )  # fmt: skip
+        "ses_1",
+        ts=3.0,
+        url="https://a.example/x",
+        method="GET",
+        status=404,
+        resource_type="fetch",
+        duration_ms=8,
+        size=10,
+        failure=None,
+    )
     rows, _ = await Records(store).network_entries("ses_1", url_contains="/x", failed_only=True, offset=0, limit=10)
-    assert rows == [NetworkRow(id=1, session_id="ses_1", ts=3.0, url="https://a.example/x", method="GET", status=404,
-                               resource_type="fetch", duration_ms=8, size=10, failure=None)]  # fmt: skip
+    assert rows == [
+        NetworkRow(
+            id=1,
+            session_id="ses_1",
+            ts=3.0,
+            url="https://a.example/x",
+            method="GET",
+            status=404,
+            resource_type="fetch",
+            duration_ms=8,
+            size=10,
+            failure=None,
+        )
+    ]
 
 
 async def test_an_artifact_row_reads_back_by_session_and_by_id(store: Store):
     records = Records(store)
     records.artifact(
-        object_id="obj_1", session_id="ses_1", type="screenshot", path="/tmp/a.png", mime_type="image/png", size=42,
-        ts=4.0, width=10, height=20,
-    )  # fmt: skip
-    expected = ArtifactRow(id="obj_1", session_id="ses_1", type="screenshot", path="/tmp/a.png", mime_type="image/png",
-                           bytes=42, width=10, height=20, name=None, ts=4.0)  # fmt: skip
+        object_id="obj_1",
+        session_id="ses_1",
+        type="screenshot",
+        path="/tmp/a.png",
+        mime_type="image/png",
+        size=42,
+        ts=4.0,
+        width=10,
+        height=20,
+    )
+    expected = ArtifactRow(
+        id="obj_1",
+        session_id="ses_1",
+        type="screenshot",
+        path="/tmp/a.png",
+        mime_type="image/png",
+        bytes=42,
+        width=10,
+        height=20,
+        name=None,
+        ts=4.0,
+    )
     assert await records.artifacts("ses_1") == [expected]
     assert await records.artifact_by_id("obj_1") == expected
 
@@ -141,11 +207,23 @@ async def test_a_task_row_reads_back_with_its_params_decoded(store: Store):
     rows = TaskRows(store)
     await new_task(rows)
     assert await rows.get("task_1") == TaskRow(
-        id="task_1", session_id="ses_1", owner_id="alice", status=TaskStatus.RUNNING, backend="gemini", model="m",
-        instruction="Find it", params={"outputType": "text", "secrets": [{"match": "a.com", "fields": ["pin"]}]},
-        output=None, error=None, steps=0, input_tokens=0, output_tokens=0, created_at=100.0, started_at=None,
+        id="task_1",
+        session_id="ses_1",
+        owner_id="alice",
+        status=TaskStatus.RUNNING,
+        backend="gemini",
+        model="m",
+        instruction="Find it",
+        params={"outputType": "text", "secrets": [{"match": "a.com", "fields": ["pin"]}]},
+        output=None,
+        error=None,
+        steps=0,
+        input_tokens=0,
+        output_tokens=0,
+        created_at=100.0,
+        started_at=None,
         completed_at=None,
-    )  # fmt: skip
+    )
 
 
 async def test_a_task_update_stores_its_json_output_and_end(store: Store):
@@ -154,21 +232,51 @@ async def test_a_task_update_stores_its_json_output_and_end(store: Store):
     rows.update("task_1", status=TaskStatus.COMPLETED, output={"count": 3}, completed_at=150.0, steps=2, input_tokens=9)
     row = await rows.get("task_1")
     assert row is not None
-    assert (row.status, row.output, row.completed_at, row.steps, row.input_tokens) == (TaskStatus.COMPLETED, {"count": 3}, 150.0, 2, 9)
+    assert (row.status, row.output, row.completed_at, row.steps, row.input_tokens) == (
+        TaskStatus.COMPLETED,
+        {"count": 3},
+        150.0,
+        2,
+        9,
+    )
 
 
 async def test_task_steps_read_back_the_last_ones_oldest_first(store: Store):
     rows = TaskRows(store)
     for n in (1, 2, 3):
         rows.step(
-            "task_1", step=n, ts=float(n), action="scroll", args={"direction": "down"}, outcome=f"step {n}", success=n != 2,
-            url=None, duration_ms=5, model_ms=7, input_tokens=100, output_tokens=10, prompt_chars=1_000,
-        )  # fmt: skip
+            "task_1",
+            step=n,
+            ts=float(n),
+            action="scroll",
+            args={"direction": "down"},
+            outcome=f"step {n}",
+            success=n != 2,
+            url=None,
+            duration_ms=5,
+            model_ms=7,
+            input_tokens=100,
+            output_tokens=10,
+            prompt_chars=1_000,
+        )
     steps = await rows.steps("task_1", last=2)
     assert [s.step for s in steps] == [2, 3]
-    assert steps[0] == TaskStepRow(id=2, task_id="task_1", step=2, ts=2.0, action="scroll", args={"direction": "down"},
-                                   outcome="step 2", success=False, url=None, duration_ms=5, model_ms=7,
-                                   input_tokens=100, output_tokens=10, prompt_chars=1_000)  # fmt: skip
+    assert steps[0] == TaskStepRow(
+        id=2,
+        task_id="task_1",
+        step=2,
+        ts=2.0,
+        action="scroll",
+        args={"direction": "down"},
+        outcome="step 2",
+        success=False,
+        url=None,
+        duration_ms=5,
+        model_ms=7,
+        input_tokens=100,
+        output_tokens=10,
+        prompt_chars=1_000,
+    )
 
 
 async def test_tasks_left_live_by_a_previous_process_fail(store: Store):

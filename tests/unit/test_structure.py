@@ -38,8 +38,11 @@ def test_front_ends_and_the_agent_hold_no_browser_objects(path: Path):
     assert not [n for n in imported if n.endswith(("browser.session", "BrowserSession", "browser.registry", "SessionRegistry"))]
 
 
-@pytest.mark.parametrize("path", [p for p in PACKAGE.rglob("*.py") if "browser" not in p.relative_to(PACKAGE).parts[:1]],
-                         ids=lambda p: str(p.relative_to(PACKAGE)))
+@pytest.mark.parametrize(
+    "path",
+    [p for p in PACKAGE.rglob("*.py") if "browser" not in p.relative_to(PACKAGE).parts[:1]],
+    ids=lambda p: str(p.relative_to(PACKAGE)),
+)
 def test_nothing_outside_browser_reads_the_registrys_internals(path: Path):
     text = path.read_text(encoding="utf-8")
     assert "registry._" not in text and "._sessions" not in text
@@ -95,7 +98,9 @@ def test_blocked_requests_are_url_blocked_only_when_the_policy_said_why():
 
 def test_callers_name_the_operation_and_may_replace_messages_hints_and_codes():
     exc = PlaywrightError("Page.goto: Something odd happened\nmore")
-    err = translate(exc, what="loading x", messages={"other": "x could not be rendered: {detail}"}, codes={"other": "navigation_failed"})
+    err = translate(
+        exc, what="loading x", messages={"other": "x could not be rendered: {detail}"}, codes={"other": "navigation_failed"}
+    )
     assert (err.code, err.message) == ("navigation_failed", "x could not be rendered: Something odd happened")
     assert translate(exc, what="click").message == "click failed: Something odd happened"
 

@@ -22,9 +22,15 @@ SCHEMA = {"type": "object", "properties": {"count": {"type": "integer"}}}
         ({"instruction": "x", "max_input_tokens": 10}, "max_input_tokens"),
         ({"instruction": "x", "backend": "gpt"}, "backend"),
         ({"instruction": "x", "output_type": "structured_json"}, "needs an outputSchema"),
-        ({"instruction": "x", "output_type": "structured_json", "output_schema": {"type": 5}}, "outputSchema is not a valid JSON Schema"),
+        (
+            {"instruction": "x", "output_type": "structured_json", "output_schema": {"type": 5}},
+            "outputSchema is not a valid JSON Schema",
+        ),
         ({"instruction": "x", "output_schema": SCHEMA}, "outputSchema only applies to outputType structured_json"),
-        ({"instruction": "x", "secrets": [{"match": "a.com", "fields": {"pin": "12"}}]}, "secrets[0].fields.pin must be a string of at least 4 characters"),
+        (
+            {"instruction": "x", "secrets": [{"match": "a.com", "fields": {"pin": "12"}}]},
+            "secrets[0].fields.pin must be a string of at least 4 characters",
+        ),
         ({"instruction": "x", "secrets": [{"match": "a.com", "fields": {}}]}, "secrets[0].fields must be a non-empty object"),
         ({"instruction": "x", "secrets": [{"match": "a.com", "fields": {"my pin": "1234"}}]}, "is not a plain name"),
         ({"instruction": "x", "timeout": 60_000}, "timeout"),
@@ -60,12 +66,22 @@ def test_a_request_dumps_under_its_wire_names():
 
 def test_an_initial_task_becomes_the_request_under_agent_executes_names():
     initial = InitialTask.model_validate(
-        {"taskDetails": "What is the title?", "startingPoint": "https://a.example/", "maxDuration": 60_000,
-         "avoidDomains": ["ads.example"], "backend": "claude"}
-    )  # fmt: skip
+        {
+            "taskDetails": "What is the title?",
+            "startingPoint": "https://a.example/",
+            "maxDuration": 60_000,
+            "avoidDomains": ["ads.example"],
+            "backend": "claude",
+        }
+    )
     request = initial.to_request()
     assert request is not None
-    assert (request.instruction, request.timeout_ms, request.avoid_domains, request.backend) == ("What is the title?", 60_000, ["ads.example"], "claude")
+    assert (request.instruction, request.timeout_ms, request.avoid_domains, request.backend) == (
+        "What is the title?",
+        60_000,
+        ["ads.example"],
+        "claude",
+    )
     assert request.starting_point is None  # the session opens there; the task does not navigate again
     assert request.terminate_on_completion is False  # WebRun: the session stays open after an initial task
 

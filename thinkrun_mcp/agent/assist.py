@@ -33,9 +33,9 @@ from ..browser.observe import ElementInfo, paginate
 from ..config import Settings
 from ..errors import ThinkRunError
 from ..models import ElementCandidate
+from ..schema import compile_schema, first_error
 from ..store.tasks import ActCacheRows
 from .backends import Backends, ToolSpec, Turn
-from ..schema import compile_schema, first_error
 
 __all__ = ["Assist"]
 
@@ -120,7 +120,9 @@ class Assist:
         # A client per call: cheap next to the model call, and it follows the SDKs' base-URL variables as they are now.
         backend = self.backends.make(name)
         try:
-            reply = await backend.complete(system=system, turns=[Turn(role="user", text=prompt)], tools=tools, max_output_tokens=2048)
+            reply = await backend.complete(
+                system=system, turns=[Turn(role="user", text=prompt)], tools=tools, max_output_tokens=2048
+            )
         finally:
             await backend.close()
         if not reply.tool_calls:
@@ -141,21 +143,32 @@ class Assist:
             if len(same) == 1:
                 self.cache.hit(site, key)
                 return Resolution(method=method or cached.method, ref=same[0].ref, value=cached.value)
-            log.info("act cache miss for %r on %s: the cached %s %r is gone; asking the model", key, site, cached.role, cached.name)
+            log.info(
+                "act cache miss for %r on %s: the cached %s %r is gone; asking the model", key, site, cached.role, cached.name
+            )
         text, _ = paginate(page_text, max_chars=PAGE_CHARS)
         prompt = (
-            f"Instruction: {instruction}\n" + (f"Required method: {method}\n" if method else "")
+            f"Instruction: {instruction}\n"
+            + (f"Required method: {method}\n" if method else "")
             + f"\n{_UNTRUSTED}\n\nPage {url}, its elements with refs:\n{text}"
-        )  # fmt: skip
+        )
         system = "You map a browser instruction to one element of the page and an action. Call choose, or not_found."
         tool, args = await self._ask(system, prompt, [_CHOOSE, _NONE])
         if tool != "choose":
             reason = str(args.get("reason") or "no reason given")[:300]
-            raise ThinkRunError("element_not_found", f"the model found nothing matching {instruction!r}: {reason}", hint="observe the page and pass a ref")
+            raise ThinkRunError(
+                "element_not_found",
+                f"the model found nothing matching {instruction!r}: {reason}",
+                hint="observe the page and pass a ref",
+            )
         ref = str(args.get("ref") or "").removeprefix("ref=")
         element = elements.get(ref)
         if element is None:
-            raise ThinkRunError("element_not_found", f"the model chose {ref!r}, which is not an element of the page", hint="pass a ref from browser_observe")
+            raise ThinkRunError(
+                "element_not_found",
+                f"the model chose {ref!r}, which is not an element of the page",
+                hint="pass a ref from browser_observe",
+            )
         chosen = method or str(args.get("method") or "click")
         value = args.get("value")
         self.cache.put(site, key, method=chosen, role=element.role, name=element.name, value=value)
@@ -177,7 +190,15 @@ class Assist:
             e = elements.get(ref)
             if e is None or any(c.ref == ref for c in out):
                 continue
-            out.append(ElementCandidate(ref=ref, role=e.role, name=e.name, score=round(1.0 - i * 0.1, 2), reason=str(m.get("reason") or "")[:200] or None))
+            out.append(
+                ElementCandidate(
+                    ref=ref,
+                    role=e.role,
+                    name=e.name,
+                    score=round(1.0 - i * 0.1, 2),
+                    reason=str(m.get("reason") or "")[:200] or None,
+                )
+            )
         return out
 
     # -- extract --------------------------------------------------------------------------
@@ -189,7 +210,7 @@ class Assist:
             f"Instruction: {instruction or 'Extract the data described by the schema.'}\n"
             + (f"JSON Schema the answer must match:\n{json.dumps(schema, ensure_ascii=False)}\n" if schema else "")
             + f"\n{_UNTRUSTED}\n\nPage {url} as Markdown:\n{body}"
-        )  # fmt: skip
+        )
         system = "You extract data from a web page. Call answer with the data as JSON text."
         problem = ""
         for _attempt in range(2):

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ..config import Settings
 
-__all__ = ["backend_status", "api_key", "KEY_FIELDS"]
+__all__ = ["KEY_FIELDS", "api_key", "backend_status"]
 
 # backend → (the Settings field holding its key, the variables to name when it is missing).
 KEY_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..schema import compile_schema, first_error
 
-__all__ = ["finalize", "OutputInvalid"]
+__all__ = ["OutputInvalid", "finalize"]
 
 
 class OutputInvalid(Exception):

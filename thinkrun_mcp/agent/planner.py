@@ -23,12 +23,12 @@ from ..browser.actions import model_methods
 from ..browser.service import BrowserService
 from ..errors import ThinkRunError
 from ..models import Owner, TaskRequest, TaskStatus
+from ..schema import compile_schema, first_error
 from .backends import Backend, ToolCall, ToolResult, ToolSpec, Turn
 from .output import OutputInvalid, finalize
-from ..schema import compile_schema, first_error
 from .secrets import Secrets
 
-__all__ = ["Planner", "Outcome", "StepRecord", "AGENT_TOOLS"]
+__all__ = ["AGENT_TOOLS", "Outcome", "Planner", "StepRecord"]
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +93,16 @@ AGENT_TOOLS: list[ToolSpec] = [
         _obj({"cursor": {"type": "integer", "minimum": 0}}),
     ),
     ToolSpec("screenshot", "See the current viewport as an image (only when the layout or an image matters).", _obj({})),
-    ToolSpec("switch_tab", "Make another tab active (tabs are numbered from 1 in the observation header).", _obj({"tab": {"type": "integer", "minimum": 1}}, ["tab"])),
-    ToolSpec("done", "Finish the task and give its result.", _obj({"output": {"type": "string", "description": "the result, in the format the task asks for"}}, ["output"])),
+    ToolSpec(
+        "switch_tab",
+        "Make another tab active (tabs are numbered from 1 in the observation header).",
+        _obj({"tab": {"type": "integer", "minimum": 1}}, ["tab"]),
+    ),
+    ToolSpec(
+        "done",
+        "Finish the task and give its result.",
+        _obj({"output": {"type": "string", "description": "the result, in the format the task asks for"}}, ["output"]),
+    ),
     ToolSpec("fail", "Give up because the task cannot be done; say why.", _obj({"reason": {"type": "string"}}, ["reason"])),
 ]
 _BY_NAME = {t.name: t for t in AGENT_TOOLS}
@@ -213,7 +221,13 @@ class Planner:
         """
         last_tool = max((i for i, t in enumerate(self.turns) if t.role == "tool"), default=-1)
         last_page = next(
-            (r.call_id for t in reversed(self.turns) if t.role == "tool" for r in reversed(t.results) if r.call_id in self._page_calls),
+            (
+                r.call_id
+                for t in reversed(self.turns)
+                if t.role == "tool"
+                for r in reversed(t.results)
+                if r.call_id in self._page_calls
+            ),
             None,
         )
         out = []
@@ -225,8 +239,14 @@ class Planner:
                     Turn(
                         role="tool",
                         results=[
-                            r if r.call_id == last_page else
-                            ToolResult(call_id=r.call_id, name=r.name, content=self._summaries.get(r.call_id, r.content), is_error=r.is_error)
+                            r
+                            if r.call_id == last_page
+                            else ToolResult(
+                                call_id=r.call_id,
+                                name=r.name,
+                                content=self._summaries.get(r.call_id, r.content),
+                                is_error=r.is_error,
+                            )
                             for r in turn.results
                         ],
                     )
@@ -267,10 +287,17 @@ class Planner:
 
             if not reply.tool_calls:
                 malformed += 1
-                await self._record(step, "none", {}, "the model answered without calling a tool", False, None, 0, model_ms, reply, prompt_chars)
+                await self._record(
+                    step, "none", {}, "the model answered without calling a tool", False, None, 0, model_ms, reply, prompt_chars
+                )
                 if malformed >= MAX_MALFORMED:
                     return Outcome(TaskStatus.FAILED, error=f"the model stopped calling tools ({malformed} times in a row)")
-                self.turns.append(Turn(role="user", text="Call one of the tools. When the task is complete, call done(output); if it is impossible, call fail(reason)."))
+                self.turns.append(
+                    Turn(
+                        role="user",
+                        text="Call one of the tools. When the task is complete, call done(output); if it is impossible, call fail(reason).",
+                    )
+                )
                 continue
 
             results: list[ToolResult] = []
@@ -278,14 +305,27 @@ class Planner:
             turn_malformed = False
             for i, call in enumerate(reply.tool_calls):
                 if finished is not None:
-                    results.append(ToolResult(call_id=call.id, name=call.name, content="not run: the task already ended", is_error=True))
+                    results.append(
+                        ToolResult(call_id=call.id, name=call.name, content="not run: the task already ended", is_error=True)
+                    )
                     continue
                 problem = _check_call(call)
                 if problem:
                     turn_malformed = True
                     results.append(ToolResult(call_id=call.id, name=call.name, content=problem, is_error=True))
                     self._summaries[call.id] = problem
-                    await self._record(step, call.name, call.args, problem, False, None, 0, model_ms if i == 0 else 0, reply if i == 0 else None, prompt_chars)
+                    await self._record(
+                        step,
+                        call.name,
+                        call.args,
+                        problem,
+                        False,
+                        None,
+                        0,
+                        model_ms if i == 0 else 0,
+                        reply if i == 0 else None,
+                        prompt_chars,
+                    )
                     continue
                 if call.name == "done":
                     try:
@@ -295,37 +335,92 @@ class Planner:
                         message = f"{exc}. Fix the output and call done again."
                         results.append(ToolResult(call_id=call.id, name="done", content=message, is_error=True))
                         self._summaries[call.id] = str(exc)
-                        await self._record(step, "done", {}, str(exc), False, None, 0, model_ms if i == 0 else 0, reply if i == 0 else None, prompt_chars)
+                        await self._record(
+                            step,
+                            "done",
+                            {},
+                            str(exc),
+                            False,
+                            None,
+                            0,
+                            model_ms if i == 0 else 0,
+                            reply if i == 0 else None,
+                            prompt_chars,
+                        )
                         if output_retries >= MAX_OUTPUT_RETRIES:
-                            return Outcome(TaskStatus.FAILED, error=f"the output did not fit outputType {self.request.output_type} after {output_retries} attempts: {exc}")
+                            return Outcome(
+                                TaskStatus.FAILED,
+                                error=f"the output did not fit outputType {self.request.output_type} after {output_retries} attempts: {exc}",
+                            )
                         continue
-                    await self._record(step, "done", {}, "task completed", True, None, 0, model_ms if i == 0 else 0, reply if i == 0 else None, prompt_chars)
+                    await self._record(
+                        step,
+                        "done",
+                        {},
+                        "task completed",
+                        True,
+                        None,
+                        0,
+                        model_ms if i == 0 else 0,
+                        reply if i == 0 else None,
+                        prompt_chars,
+                    )
                     finished = Outcome(TaskStatus.COMPLETED, output=output)
                     results.append(ToolResult(call_id=call.id, name="done", content="ok"))
                     continue
                 if call.name == "fail":
                     reason = str(call.args.get("reason") or "no reason given")[:2000]
-                    await self._record(step, "fail", {"reason": reason}, reason, True, None, 0, model_ms if i == 0 else 0, reply if i == 0 else None, prompt_chars)
+                    await self._record(
+                        step,
+                        "fail",
+                        {"reason": reason},
+                        reason,
+                        True,
+                        None,
+                        0,
+                        model_ms if i == 0 else 0,
+                        reply if i == 0 else None,
+                        prompt_chars,
+                    )
                     finished = Outcome(TaskStatus.FAILED, error=f"the agent gave up: {reason}")
                     results.append(ToolResult(call_id=call.id, name="fail", content="ok"))
                     continue
                 started = time.perf_counter()
                 executed = await self._execute(call)
                 duration = int((time.perf_counter() - started) * 1000)
-                results.append(ToolResult(call_id=call.id, name=call.name, content=executed.content, is_error=executed.is_error, image_png=executed.image))
+                results.append(
+                    ToolResult(
+                        call_id=call.id,
+                        name=call.name,
+                        content=executed.content,
+                        is_error=executed.is_error,
+                        image_png=executed.image,
+                    )
+                )
                 self._summaries[call.id] = executed.summary
                 if executed.shows_page:
                     self._page_calls.add(call.id)
                 await self._record(
-                    step, call.name, call.args, executed.summary, not executed.is_error, executed.url, duration,
-                    model_ms if i == 0 else 0, reply if i == 0 else None, prompt_chars,
-                )  # fmt: skip
+                    step,
+                    call.name,
+                    call.args,
+                    executed.summary,
+                    not executed.is_error,
+                    executed.url,
+                    duration,
+                    model_ms if i == 0 else 0,
+                    reply if i == 0 else None,
+                    prompt_chars,
+                )
             self.turns.append(Turn(role="tool", results=results))
             if finished is not None:
                 return finished
             malformed = malformed + 1 if turn_malformed and all(r.is_error for r in results) else 0
             if malformed >= MAX_MALFORMED:
-                return Outcome(TaskStatus.FAILED, error=f"the model kept calling tools wrongly ({malformed} turns in a row); last: {results[-1].content}")
+                return Outcome(
+                    TaskStatus.FAILED,
+                    error=f"the model kept calling tools wrongly ({malformed} turns in a row); last: {results[-1].content}",
+                )
 
     def _token_budget_left(self) -> str | None:
         s = self.request
@@ -336,19 +431,34 @@ class Planner:
         return None
 
     async def _record(
-        self, step: int, action: str, args: dict[str, Any], outcome: str, success: bool, url: str | None,
-        duration_ms: int, model_ms: int, reply: Any, prompt_chars: int,
-    ) -> None:  # fmt: skip
+        self,
+        step: int,
+        action: str,
+        args: dict[str, Any],
+        outcome: str,
+        success: bool,
+        url: str | None,
+        duration_ms: int,
+        model_ms: int,
+        reply: Any,
+        prompt_chars: int,
+    ) -> None:
         if self.on_step is None:
             return
         await self.on_step(
             StepRecord(
-                step=step, action=action, args=args, outcome=self._redact(outcome)[:2000], success=success,
-                url=url, duration_ms=duration_ms, model_ms=model_ms,
+                step=step,
+                action=action,
+                args=args,
+                outcome=self._redact(outcome)[:2000],
+                success=success,
+                url=url,
+                duration_ms=duration_ms,
+                model_ms=model_ms,
                 input_tokens=reply.input_tokens if reply is not None else 0,
                 output_tokens=reply.output_tokens if reply is not None else 0,
                 prompt_chars=prompt_chars if reply is not None else 0,
-            )  # fmt: skip
+            )
         )
 
     # -- executing one call ---------------------------------------------------------------
@@ -378,8 +488,17 @@ class Planner:
                 return self._page_result(line, r.events, r.observation.text, r.url)
             if call.name == "scroll":
                 ref = a.get("ref")
-                r = await b.act(o, s, method="scroll", ref=ref, value=None if ref else str(a.get("direction") or "down"), observe_chars=OBSERVATION_CHARS)
-                return self._page_result(f"scrolled {'to ' + ref if ref else a.get('direction') or 'down'}", r.events, r.observation.text, r.url)
+                r = await b.act(
+                    o,
+                    s,
+                    method="scroll",
+                    ref=ref,
+                    value=None if ref else str(a.get("direction") or "down"),
+                    observe_chars=OBSERVATION_CHARS,
+                )
+                return self._page_result(
+                    f"scrolled {'to ' + ref if ref else a.get('direction') or 'down'}", r.events, r.observation.text, r.url
+                )
             if call.name == "wait":
                 value = f"text={a['text']}" if a.get("text") else str(min(int(a.get("ms") or 1000), 10_000))
                 r = await b.act(o, s, method="wait", value=value, observe_chars=OBSERVATION_CHARS)
@@ -388,7 +507,9 @@ class Planner:
                 r = await b.act(o, s, method="switch_tab", value=str(a["tab"]), observe_chars=OBSERVATION_CHARS)
                 return self._page_result(f"tab {a['tab']} is active", r.events, r.observation.text, r.url)
             if call.name == "extract":
-                r = await b.extract(o, s, format=a["format"], ref=a.get("ref"), cursor=int(a.get("cursor") or 0), max_chars=EXTRACT_CHARS)
+                r = await b.extract(
+                    o, s, format=a["format"], ref=a.get("ref"), cursor=int(a.get("cursor") or 0), max_chars=EXTRACT_CHARS
+                )
                 more = f"\n[{r.total_chars} chars in all; continue with cursor={r.cursor}]" if r.cursor is not None else ""
                 content = (r.content or "(empty)") + more
                 # Extracted data stays in the context (bounded); observations are what gets dropped.
@@ -399,7 +520,9 @@ class Planner:
                 return _Executed(content=seen.text, summary="observed the page", url=seen.url, shows_page=True)
             if call.name == "screenshot":
                 shot, data = await b.screenshot(o, s, max_dimension=1280)
-                return _Executed(content=f"screenshot {shot.width}x{shot.height} attached", summary="took a screenshot", image=data)
+                return _Executed(
+                    content=f"screenshot {shot.width}x{shot.height} attached", summary="took a screenshot", image=data
+                )
         except ThinkRunError as exc:
             text = self._redact(str(exc))
             return _Executed(content=f"error: {text}", summary=f"error: {text[:300]}", is_error=True)
@@ -408,9 +531,11 @@ class Planner:
     def _page_result(self, line: str, events: list[Any], observation: str, url: str) -> _Executed:
         extra = "".join(f"\n- {e.kind}: {e.message}" for e in events)
         return _Executed(
-            content=f"{line}{extra}\n\n{observation}", summary=line + (f" ({len(events)} events)" if events else ""),
-            url=url, shows_page=True,
-        )  # fmt: skip
+            content=f"{line}{extra}\n\n{observation}",
+            summary=line + (f" ({len(events)} events)" if events else ""),
+            url=url,
+            shows_page=True,
+        )
 
 
 def _check_call(call: ToolCall) -> str | None:

@@ -23,7 +23,7 @@ from ..errors import ThinkRunError
 from ..models import SecretSpec, check_secret_specs
 from ..urls import host_matches, normalize_pattern
 
-__all__ = ["Secrets", "PLACEHOLDER"]
+__all__ = ["PLACEHOLDER", "Secrets"]
 
 PLACEHOLDER = re.compile(r"<secret:([A-Za-z0-9_.-]{1,64})>")
 
@@ -86,7 +86,9 @@ class Secrets:
                     if host and host_matches(host, rule.match):
                         return rule.fields[name]
             if not known:
-                raise ThinkRunError("invalid_input", f"there is no secret named {name!r}", hint=f"available: {self.names() or 'none'}")
+                raise ThinkRunError(
+                    "invalid_input", f"there is no secret named {name!r}", hint=f"available: {self.names() or 'none'}"
+                )
             raise ThinkRunError(
                 "invalid_input",
                 f"secret {name!r} may not be used on {host or url[:80]!r}",

@@ -26,9 +26,9 @@ from typing import Any
 
 from ..browser.history import ts
 from ..browser.service import BrowserService
-from ..ids import new_id
 from ..config import Settings
 from ..errors import ThinkRunError
+from ..ids import new_id
 from ..models import (
     InitialTask,
     Owner,
@@ -36,14 +36,14 @@ from ..models import (
     SessionStatus,
     TaskInfo,
     TaskRequest,
-    TaskStep,
     TaskStatus,
+    TaskStep,
     TaskSubmitted,
     TokenUsage,
     Viewport,
 )
-from ..urls import normalize_url
 from ..store.tasks import TaskRows
+from ..urls import normalize_url
 from .backends import Backend, Backends
 from .planner import Outcome, Planner, StepRecord
 from .secrets import Secrets
@@ -134,33 +134,49 @@ class TaskManager:
                 await self.browser.check_url(owner, session_id, "about:blank")  # that it exists, is open and is the owner's
             terminate = bool(request.terminate_on_completion)
         else:
-            created = await self.browser.create_session(owner, avoid_domains=request.avoid_domains or None, options={"task": True})
+            created = await self.browser.create_session(
+                owner, avoid_domains=request.avoid_domains or None, options={"task": True}
+            )
             session_id = created.session_id
             if starting_point:
                 try:
                     await self.browser.check_url(owner, session_id, starting_point)
                 except ThinkRunError:
-                    await self.browser.end_session(owner, session_id, SessionStatus.FAILED, "the task's starting point is blocked")
+                    await self.browser.end_session(
+                        owner, session_id, SessionStatus.FAILED, "the task's starting point is blocked"
+                    )
                     raise
             terminate = request.terminate_on_completion is not False
         if secrets:
             self.browser.add_redactions(owner, session_id, secrets.redactions())
 
         task = _Task(
-            id=new_id("task"), owner=owner, session_id=session_id, backend_name=backend, model=model, request=request,
-            secrets=secrets, max_steps=request.max_steps or self.settings.agent_max_steps, terminate=terminate,
+            id=new_id("task"),
+            owner=owner,
+            session_id=session_id,
+            backend_name=backend,
+            model=model,
+            request=request,
+            secrets=secrets,
+            max_steps=request.max_steps or self.settings.agent_max_steps,
+            terminate=terminate,
             created_at=time.time(),
-        )  # fmt: skip
+        )
         queue, users = self._queues.get(session_id) or (asyncio.Lock(), 0)
         self._queues[session_id] = (queue, users + 1)
         if queue.locked():
             task.status = TaskStatus.PENDING
         await self.rows.insert(
-            task_id=task.id, session_id=session_id, owner_id=owner.id, status=task.status, backend=backend, model=model,
+            task_id=task.id,
+            session_id=session_id,
+            owner_id=owner.id,
+            status=task.status,
+            backend=backend,
+            model=model,
             instruction=request.instruction,
             params={**request.model_dump(by_alias=True, mode="json"), "secrets": secrets.public()},  # no secret values
             created_at=task.created_at,
-        )  # fmt: skip
+        )
         self._tasks[task.id] = task
         task.runner = asyncio.create_task(self._run(task, queue, starting_point), name=f"thinkrun-{task.id}")
         return TaskSubmitted(task_id=task.id, session_id=session_id, status=TaskStatus.STARTING, backend=backend)
@@ -190,7 +206,9 @@ class TaskManager:
             try:
                 submitted = await self.submit(owner, request.model_copy(update={"session_id": created.session_id}))
             except ThinkRunError:
-                await self.browser.end_session(owner, created.session_id, SessionStatus.FAILED, "its initial task could not start")
+                await self.browser.end_session(
+                    owner, created.session_id, SessionStatus.FAILED, "its initial task could not start"
+                )
                 raise
             created.task_id = submitted.task_id
         return created
@@ -242,10 +260,15 @@ class TaskManager:
                     if starting_point:
                         await self.browser.navigate(task.owner, task.session_id, url=starting_point)
                     planner = Planner(
-                        request=task.request, secrets=task.secrets, max_steps=task.max_steps, backend=backend,
-                        browser=self.browser, owner=task.owner, session_id=task.session_id,
+                        request=task.request,
+                        secrets=task.secrets,
+                        max_steps=task.max_steps,
+                        backend=backend,
+                        browser=self.browser,
+                        owner=task.owner,
+                        session_id=task.session_id,
                         on_step=lambda step: self._on_step(task, step),
-                    )  # fmt: skip
+                    )
                     try:
                         return await planner.run()
                     finally:
@@ -293,16 +316,34 @@ class TaskManager:
         args = {k: (self._redact(task, v) if isinstance(v, str) else v) for k, v in step.args.items()}
         now = time.time()
         self.rows.step(
-            task.id, step=step.step, ts=now, action=step.action, args=args, outcome=step.outcome, success=step.success,
-            url=step.url, duration_ms=step.duration_ms, model_ms=step.model_ms, input_tokens=step.input_tokens,
-            output_tokens=step.output_tokens, prompt_chars=step.prompt_chars,
-        )  # fmt: skip
+            task.id,
+            step=step.step,
+            ts=now,
+            action=step.action,
+            args=args,
+            outcome=step.outcome,
+            success=step.success,
+            url=step.url,
+            duration_ms=step.duration_ms,
+            model_ms=step.model_ms,
+            input_tokens=step.input_tokens,
+            output_tokens=step.output_tokens,
+            prompt_chars=step.prompt_chars,
+        )
         task.input_tokens += step.input_tokens
         task.output_tokens += step.output_tokens
         self.rows.update(task.id, steps=task.steps, input_tokens=task.input_tokens, output_tokens=task.output_tokens)
         task.recent.append(
-            TaskStep(step=step.step, action=step.action, args=args, outcome=step.outcome, success=step.success,
-                     url=step.url, timestamp=ts(now), duration=step.duration_ms)  # fmt: skip
+            TaskStep(
+                step=step.step,
+                action=step.action,
+                args=args,
+                outcome=step.outcome,
+                success=step.success,
+                url=step.url,
+                timestamp=ts(now),
+                duration=step.duration_ms,
+            )
         )
         del task.recent[:-LAST_STEPS]
         for listener in list(task.listeners):
@@ -324,27 +365,53 @@ class TaskManager:
         task = self._own(owner, task_id)
         if task is not None:
             return TaskInfo(
-                task_id=task.id, session_id=task.session_id, status=task.status, backend=task.backend_name,
-                model=task.model, output=task.output, output_type=task.request.output_type, error=task.error,
-                steps=task.steps, usage=TokenUsage(input_tokens=task.input_tokens, output_tokens=task.output_tokens),
-                created_at=ts(task.created_at), started_at=ts(task.started_at), completed_at=ts(task.completed_at),
+                task_id=task.id,
+                session_id=task.session_id,
+                status=task.status,
+                backend=task.backend_name,
+                model=task.model,
+                output=task.output,
+                output_type=task.request.output_type,
+                error=task.error,
+                steps=task.steps,
+                usage=TokenUsage(input_tokens=task.input_tokens, output_tokens=task.output_tokens),
+                created_at=ts(task.created_at),
+                started_at=ts(task.started_at),
+                completed_at=ts(task.completed_at),
                 last_steps=list(task.recent),
-            )  # fmt: skip
+            )
         row = await self.rows.get(task_id)
         if row is None or row.owner_id != owner.id:
             raise ThinkRunError("task_not_found", f"no task {task_id!r}", hint="agent_execute returns the taskId")
         steps = await self.rows.steps(task_id, last=LAST_STEPS)
         return TaskInfo(
-            task_id=row.id, session_id=row.session_id, status=row.status, backend=row.backend, model=row.model,
-            output=row.output, output_type=row.params.get("outputType", "text"), error=row.error, steps=row.steps,
+            task_id=row.id,
+            session_id=row.session_id,
+            status=row.status,
+            backend=row.backend,
+            model=row.model,
+            output=row.output,
+            output_type=row.params.get("outputType", "text"),
+            error=row.error,
+            steps=row.steps,
             usage=TokenUsage(input_tokens=row.input_tokens, output_tokens=row.output_tokens),
-            created_at=ts(row.created_at), started_at=ts(row.started_at), completed_at=ts(row.completed_at),
+            created_at=ts(row.created_at),
+            started_at=ts(row.started_at),
+            completed_at=ts(row.completed_at),
             last_steps=[
-                TaskStep(step=s.step, action=s.action, args=s.args, outcome=s.outcome, success=s.success,
-                         url=s.url, timestamp=ts(s.ts), duration=s.duration_ms)  # fmt: skip
+                TaskStep(
+                    step=s.step,
+                    action=s.action,
+                    args=s.args,
+                    outcome=s.outcome,
+                    success=s.success,
+                    url=s.url,
+                    timestamp=ts(s.ts),
+                    duration=s.duration_ms,
+                )
                 for s in steps
             ],
-        )  # fmt: skip
+        )
 
     async def cancel(self, owner: Owner, task_id: str) -> TaskInfo:
         task = self._own(owner, task_id)
@@ -352,7 +419,9 @@ class TaskManager:
             await self.status(owner, task_id)  # raises task_not_found for unknown ids
             raise ThinkRunError("invalid_input", f"task {task_id} has already ended", hint="agent_status shows its result")
         if task.status.is_terminal:
-            raise ThinkRunError("invalid_input", f"task {task_id} has already ended ({task.status})", hint="agent_status shows its result")
+            raise ThinkRunError(
+                "invalid_input", f"task {task_id} has already ended ({task.status})", hint="agent_status shows its result"
+            )
         if task.runner is not None:
             task.runner.cancel()
         await task.done.wait()

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from playwright.async_api import Locator, Page
 from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import Locator, Page
 
 from ..errors import ThinkRunError
 from .errors import first_line
@@ -27,14 +27,14 @@ if TYPE_CHECKING:
     from .session import BrowserSession
 
 __all__ = [
-    "ActSpec",
     "ACT_METHODS",
-    "ActMethod",
     "METHODS",
-    "model_methods",
-    "needs_target",
+    "ActMethod",
+    "ActSpec",
     "check_arguments",
     "locate",
+    "model_methods",
+    "needs_target",
     "perform",
 ]
 
@@ -109,12 +109,14 @@ def check_arguments(method: str, *, ref: str | None, selector: str | None, value
     if spec is None:
         raise ThinkRunError("invalid_input", f"unknown method {method!r}", hint=f"use one of: {', '.join(METHODS)}")
     if ref and selector:
-        raise ThinkRunError("invalid_input", "give either ref or selector, not both", hint="refs come from the latest observation")
+        raise ThinkRunError(
+            "invalid_input", "give either ref or selector, not both", hint="refs come from the latest observation"
+        )
     if spec.target == "required" and not (ref or selector):
         raise ThinkRunError(
             "invalid_input",
             f"method {method!r} needs a target",
-            hint="pass ref (e.g. ref=\"e12\" from the observation), selector, or instruction",
+            hint='pass ref (e.g. ref="e12" from the observation), selector, or instruction',
         )
     if spec.target == "none" and (ref or selector):
         raise ThinkRunError("invalid_input", f"method {method!r} takes no ref or selector")
@@ -282,7 +284,9 @@ async def _scroll(page: Page, target: Locator | None, value: str | None, timeout
             dx, dy = 0, int(float(v))
         except ValueError as exc:
             raise ThinkRunError(
-                "invalid_input", f"cannot scroll {value!r}", hint='use "down", "up", "top", "bottom", "left", "right" or pixels like "600"'
+                "invalid_input",
+                f"cannot scroll {value!r}",
+                hint='use "down", "up", "top", "bottom", "left", "right" or pixels like "600"',
             ) from exc
     await page.mouse.move(size["width"] / 2, size["height"] / 2)
     await page.mouse.wheel(dx, dy)
@@ -352,7 +356,9 @@ def _dialog(session: BrowserSession, value: str) -> dict[str, Any]:
     action, _, text = value.partition(":")
     action = action.strip().lower()
     if action not in ("accept", "dismiss"):
-        raise ThinkRunError("invalid_input", f"bad dialog response {value!r}", hint='use "accept", "dismiss" or "accept:<prompt text>"')
+        raise ThinkRunError(
+            "invalid_input", f"bad dialog response {value!r}", hint='use "accept", "dismiss" or "accept:<prompt text>"'
+        )
     session.next_dialog = (action, text if text else None)
     return {"nextDialog": action}
 

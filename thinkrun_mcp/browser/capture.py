@@ -8,12 +8,14 @@ from typing import Literal
 from PIL import Image
 from playwright.async_api import Locator, Page
 
-__all__ = ["capture", "fit_image", "MAX_FULL_PAGE_HEIGHT"]
+__all__ = ["MAX_FULL_PAGE_HEIGHT", "capture", "fit_image"]
 
 MAX_FULL_PAGE_HEIGHT = 16_384  # taller full-page captures are clipped (Chromium's texture limit)
 
 
-def fit_image(data: bytes, *, max_dimension: int | None, fmt: Literal["png", "jpeg"], quality: int = 80) -> tuple[bytes, int, int]:
+def fit_image(
+    data: bytes, *, max_dimension: int | None, fmt: Literal["png", "jpeg"], quality: int = 80
+) -> tuple[bytes, int, int]:
     """Image bytes scaled so the longest side is at most ``max_dimension`` (aspect kept), and its size."""
     with Image.open(io.BytesIO(data)) as img:
         width, height = img.size

@@ -33,7 +33,7 @@ from playwright.async_api import Error as PlaywrightError
 from ..config import Settings
 from ..errors import ThinkRunError
 
-__all__ = ["BrowserEngine", "BrowserLocation", "find_browser", "LAUNCH_ARGS"]
+__all__ = ["LAUNCH_ARGS", "BrowserEngine", "BrowserLocation", "find_browser"]
 
 log = logging.getLogger(__name__)
 
@@ -238,7 +238,9 @@ class BrowserEngine:
             raise ThinkRunError(
                 "browser_unavailable",
                 f"could not start or reach the {location.describe()}: {first}",
-                hint=REMEDY if location.source != "remote" else "check THINKRUN_BROWSER_ENDPOINT and that the remote browser is running",
+                hint=REMEDY
+                if location.source != "remote"
+                else "check THINKRUN_BROWSER_ENDPOINT and that the remote browser is running",
             ) from exc
 
     def _remote_launch_headers(self) -> dict[str, str]:
@@ -259,7 +261,11 @@ class BrowserEngine:
             self._browser = None
         if self._closing:
             return
-        reason = "the browser process exited unexpectedly" if self._location and self._location.source != "remote" else "the remote browser disconnected"
+        reason = (
+            "the browser process exited unexpectedly"
+            if self._location and self._location.source != "remote"
+            else "the remote browser disconnected"
+        )
         log.warning("%s; sessions on it are lost, the next session launches a new browser", reason)
         for cb in list(self._listeners):
             try:

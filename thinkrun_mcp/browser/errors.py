@@ -34,6 +34,8 @@ class Rule:
     hint: str | None
 
 
+# One rule a line reads as a table: the formatter leaves it as laid out.
+# fmt: off
 RULES: tuple[Rule, ...] = (
     Rule("timeout", "timeout", re.compile(r"Timeout \d+ms exceeded|Timeout.*exceeded"), "{what} timed out: {detail}",
          "the element may be hidden, disabled or covered; observe again, scroll, or wait for it"),
@@ -44,7 +46,8 @@ RULES: tuple[Rule, ...] = (
          "observe again to see the active tab"),
     Rule("ambiguous", "element_not_found", re.compile(r"strict mode violation"),
          "the target matches several elements: {detail}", "use a ref"),
-)  # fmt: skip  (one rule a line reads as a table)
+)
+# fmt: on
 _OTHER = Rule("other", "action_failed", None, "{what} failed: {detail}", None)
 _BY_KIND = {rule.kind: rule for rule in (*RULES, _OTHER)}
 

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from markdownify import markdownify
 from playwright.async_api import Locator, Page
 
-__all__ = ["ExtractFormat", "read_content", "html_to_markdown"]
+__all__ = ["ExtractFormat", "html_to_markdown", "read_content"]
 
 ExtractFormat = Literal["text", "markdown", "html", "links", "table"]
 

@@ -70,7 +70,9 @@ async def _load_document(route: Route, policy: UrlPolicy, context: BrowserContex
             method, body = ("HEAD" if method == "HEAD" else "GET"), None
             headers.pop("content-type", None)
         try:
-            response = await context.request.fetch(target, method=method, headers=headers, data=body, max_redirects=0, timeout=timeout_ms)
+            response = await context.request.fetch(
+                target, method=method, headers=headers, data=body, max_redirects=0, timeout=timeout_ms
+            )
         except PlaywrightError:
             break  # the browser will meet the same failure and report it
         url, hops = target, hops + 1

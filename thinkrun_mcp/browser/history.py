@@ -16,13 +16,13 @@ from ..models import (
     ConsoleList,
     NetworkEntry,
     NetworkList,
+    Owner,
     SessionDetails,
     SessionHealth,
     SessionList,
     SessionSummary,
     Viewport,
 )
-from ..models import Owner
 from ..store.records import ArtifactRow, Records
 from ..store.sessions import SessionRow, SessionRows
 from .registry import SessionRegistry
@@ -66,7 +66,9 @@ class SessionHistory:
         row = await self.rows.get(session_id)
         if row is None or row.owner_id != owner.id:
             raise ThinkRunError(
-                "session_not_found", f"no session {session_id!r}", hint="list sessions with session_list (includeTerminated=true for ended ones)"
+                "session_not_found",
+                f"no session {session_id!r}",
+                hint="list sessions with session_list (includeTerminated=true for ended ones)",
             )
         return row
 
@@ -100,9 +102,13 @@ class SessionHistory:
         return SessionList(
             sessions=[
                 SessionSummary(
-                    session_id=r.id, status=r.status, current_url=r.current_url, title=r.title,
-                    created_at=ts(r.created_at), navigation_count=r.navigation_count,
-                )  # fmt: skip
+                    session_id=r.id,
+                    status=r.status,
+                    current_url=r.current_url,
+                    title=r.title,
+                    created_at=ts(r.created_at),
+                    navigation_count=r.navigation_count,
+                )
                 for r in rows
             ],
             total=total,
@@ -115,9 +121,13 @@ class SessionHistory:
         return ActionList(
             actions=[
                 ActionRecord(
-                    type=r.type, timestamp=ts(r.ts), success=r.success, details=r.details, duration=r.duration_ms,
+                    type=r.type,
+                    timestamp=ts(r.ts),
+                    success=r.success,
+                    details=r.details,
+                    duration=r.duration_ms,
                     error=r.error,
-                )  # fmt: skip
+                )
                 for r in rows
             ],
             total=total,
@@ -149,9 +159,15 @@ class SessionHistory:
         return NetworkList(
             requests=[
                 NetworkEntry(
-                    url=r.url, method=r.method, status=r.status, resource_type=r.resource_type,
-                    duration=r.duration_ms, size=r.size, failure=r.failure, timestamp=ts(r.ts),
-                )  # fmt: skip
+                    url=r.url,
+                    method=r.method,
+                    status=r.status,
+                    resource_type=r.resource_type,
+                    duration=r.duration_ms,
+                    size=r.size,
+                    failure=r.failure,
+                    timestamp=ts(r.ts),
+                )
                 for r in rows
             ],
             total=total,
@@ -163,9 +179,12 @@ class SessionHistory:
         uptime = int(((row.ended_at or time.time()) - row.created_at) * 1000)
         if live is None or not live.is_open:
             return SessionHealth(
-                status="ended", session_state=row.status, browser_responsive=False,
-                current_url=row.current_url, uptime_ms=uptime,
-            )  # fmt: skip
+                status="ended",
+                session_state=row.status,
+                browser_responsive=False,
+                current_url=row.current_url,
+                uptime_ms=uptime,
+            )
         responsive = False
         try:
             page = live.active if live.active is not None and not live.active.is_closed() else None
@@ -186,6 +205,14 @@ class SessionHistory:
 
 def artifact_model(r: ArtifactRow) -> Artifact:
     return Artifact(
-        object_id=r.id, type=r.type, path=r.path, public_url=None, mime_type=r.mime_type,
-        bytes=r.bytes, width=r.width, height=r.height, name=r.name, timestamp=ts(r.ts),
-    )  # fmt: skip
+        object_id=r.id,
+        type=r.type,
+        path=r.path,
+        public_url=None,
+        mime_type=r.mime_type,
+        bytes=r.bytes,
+        width=r.width,
+        height=r.height,
+        name=r.name,
+        timestamp=ts(r.ts),
+    )

@@ -35,13 +35,13 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ..errors import ThinkRunError
-from ..urls import host_matches, normalize_pattern
 from ..text import clip
+from ..urls import host_matches, normalize_pattern
 
 if TYPE_CHECKING:
     from ..config import Settings
 
-__all__ = ["UrlPolicy", "normalize_pattern", "host_matches"]
+__all__ = ["UrlPolicy", "host_matches", "normalize_pattern"]
 
 _ALWAYS_ALLOWED = ("about:blank", "about:srcdoc")
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
@@ -94,9 +94,11 @@ class UrlPolicy:
     def with_avoided(self, domains: Iterable[str]) -> UrlPolicy:
         """The same rules with more avoided domains (an agent task's, for its duration)."""
         return UrlPolicy(
-            schemes=self.schemes, avoid_domains=(*self.avoid, *domains), allow_domains=self.allow,
+            schemes=self.schemes,
+            avoid_domains=(*self.avoid, *domains),
+            allow_domains=self.allow,
             block_private=self.block_private,
-        )  # fmt: skip
+        )
 
     @property
     def needs_route(self) -> bool:

@@ -25,13 +25,13 @@ from playwright.async_api import Error as PlaywrightError
 
 from ..config import Settings
 from ..errors import ThinkRunError
+from ..ids import new_id
 from ..models import Owner, SessionStatus
 from ..store.records import Records
 from ..store.sessions import SessionRows
 from .engine import BrowserEngine
 from .errors import first_line
 from .policy import UrlPolicy
-from ..ids import new_id
 from .session import BrowserSession
 
 __all__ = ["Ended", "SessionRegistry", "describe_end"]
@@ -249,10 +249,14 @@ class SessionRegistry:
             if not session.is_open or session.status == SessionStatus.CREATING:
                 continue
             if wall - session.created_at >= self.settings.session_max_seconds:
-                await self.end(session, SessionStatus.TERMINATED, f"max lifetime of {self.settings.session_max_seconds:g} s reached")
+                await self.end(
+                    session, SessionStatus.TERMINATED, f"max lifetime of {self.settings.session_max_seconds:g} s reached"
+                )
                 ended.append(session.id)
             elif session.busy == 0 and now - session.last_used >= self.settings.session_idle_seconds:
-                await self.end(session, SessionStatus.TERMINATED, f"idle timeout ({self.settings.session_idle_seconds:g} s without use)")
+                await self.end(
+                    session, SessionStatus.TERMINATED, f"idle timeout ({self.settings.session_idle_seconds:g} s without use)"
+                )
                 ended.append(session.id)
         return ended
 

@@ -72,7 +72,7 @@ class BrowserService:
             without it, the name matcher serves act and observe.
     """
 
-    def __init__(self, settings: Settings, registry: SessionRegistry, *, help: ModelHelp | None = None):  # noqa: A002
+    def __init__(self, settings: Settings, registry: SessionRegistry, *, help: ModelHelp | None = None):
         self.settings = settings
         self.registry = registry
         self.help = help
@@ -192,7 +192,9 @@ class BrowserService:
                 started = time.monotonic()
 
                 def record(success: bool, error: str | None = None) -> None:
-                    session.record_action(details.get("method") or type, started=started, success=success, details=details, error=error)
+                    session.record_action(
+                        details.get("method") or type, started=started, success=success, details=details, error=error
+                    )
 
                 try:
                     result = await fn(session)
@@ -303,16 +305,20 @@ class BrowserService:
         """The compact observation; with an instruction, also the elements that fit it, best first."""
 
         async def look(session: BrowserSession) -> Observation:
-            obs = await observation(session, self.settings, scope=scope, max_chars=max_chars, cursor=cursor, events=session.take_events())
+            obs = await observation(
+                session, self.settings, scope=scope, max_chars=max_chars, cursor=cursor, events=session.take_events()
+            )
             if instruction:
                 model = self._model()
                 if model is not None:
                     page = await session.page()
                     tree, _ = await compact_tree(page, "page", timeout_ms=self.settings.action_timeout_ms)
                     obs.candidates = await model.rank(
-                        url=session.redact(page.url), instruction=instruction,
-                        page_text=session.redact(tree.text), elements=tree.all_elements,
-                    )  # fmt: skip
+                        url=session.redact(page.url),
+                        instruction=instruction,
+                        page_text=session.redact(tree.text),
+                        elements=tree.all_elements,
+                    )
                 else:
                     elements = list(session.last_tree.all_elements.values()) if session.last_tree else []
                     obs.candidates = rank_by_name(instruction, elements)
@@ -408,16 +414,19 @@ class BrowserService:
         if model is None:
             return resolve_by_name(instruction, list(tree.all_elements.values()), method)
         return await model.choose(
-            url=session.redact(page.url), instruction=instruction, method=method,
-            page_text=session.redact(tree.text), elements=tree.all_elements,
-        )  # fmt: skip
+            url=session.redact(page.url),
+            instruction=instruction,
+            method=method,
+            page_text=session.redact(tree.text),
+            elements=tree.all_elements,
+        )
 
     async def extract(
         self,
         owner: Owner,
         session_id: str | None,
         *,
-        format: ExtractFormat = "markdown",  # noqa: A002
+        format: ExtractFormat = "markdown",
         ref: str | None = None,
         selector: str | None = None,
         max_chars: int | None = None,
@@ -475,7 +484,7 @@ class BrowserService:
         ref: str | None = None,
         selector: str | None = None,
         max_dimension: int | None = None,
-        format: Literal["png", "jpeg"] = "png",  # noqa: A002
+        format: Literal["png", "jpeg"] = "png",
         quality: int = 80,
     ) -> tuple[ScreenshotResult, bytes]:
         """A screenshot of the viewport, the full page or one element, saved as an artifact; with the image bytes."""
@@ -490,21 +499,35 @@ class BrowserService:
             raw, clipped = await capture(
                 page, target, full_page=full_page, fmt=format, quality=quality, timeout_ms=self.settings.action_timeout_ms
             )
-            data, width, height = await asyncio.to_thread(fit_image, raw, max_dimension=max_dimension, fmt=format, quality=quality)
+            data, width, height = await asyncio.to_thread(
+                fit_image, raw, max_dimension=max_dimension, fmt=format, quality=quality
+            )
             object_id = new_id("obj")
             path = session.artifact_path(object_id, "png" if format == "png" else "jpg")
             await asyncio.to_thread(path.write_bytes, data)
             session.screenshot_count += 1
             session.records.artifact(
-                object_id=object_id, session_id=session.id, type="screenshot", path=str(path),
-                mime_type=f"image/{format}", size=len(data), ts=time.time(), width=width, height=height,
-            )  # fmt: skip
+                object_id=object_id,
+                session_id=session.id,
+                type="screenshot",
+                path=str(path),
+                mime_type=f"image/{format}",
+                size=len(data),
+                ts=time.time(),
+                width=width,
+                height=height,
+            )
             if clipped:
                 session.event("navigation", "the full-page screenshot was clipped to the first 16,384 pixels")
             result = ScreenshotResult(
-                session_id=session.id, object_id=object_id, path=str(path), width=width, height=height,
-                bytes=len(data), format=format,
-            )  # fmt: skip
+                session_id=session.id,
+                object_id=object_id,
+                path=str(path),
+                width=width,
+                height=height,
+                bytes=len(data),
+                format=format,
+            )
             return result, data
 
         return await self._run(owner, session_id, "screenshot", {"fullPage": full_page, "ref": ref, "selector": selector}, shoot)

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from ..store.records import Records
     from ..store.sessions import SessionRows
 
-__all__ = ["BrowserSession", "ActionWatch"]
+__all__ = ["ActionWatch", "BrowserSession"]
 
 log = logging.getLogger(__name__)
 
@@ -300,8 +300,14 @@ class BrowserSession:
             return
         size = path.stat().st_size
         self.records.artifact(
-            object_id=object_id, session_id=self.id, type="download", path=str(path), mime_type=None,
-            size=size, ts=time.time(), name=name,
+            object_id=object_id,
+            session_id=self.id,
+            type="download",
+            path=str(path),
+            mime_type=None,
+            size=size,
+            ts=time.time(),
+            name=name,
         )
         self.event("download", f"downloaded {name} ({size} bytes) to {path} [objectId={object_id}]")
 
@@ -459,7 +465,7 @@ class BrowserSession:
                     break
                 await asyncio.sleep(0.05)
             if w.downloads:
-                done, pending = await asyncio.wait(w.downloads, timeout=download_wait)
+                _done, pending = await asyncio.wait(w.downloads, timeout=download_wait)
                 if pending:
                     self.event("download", f"{len(pending)} download(s) still in progress; they will be saved as artifacts")
         finally:

@@ -82,7 +82,7 @@ async def compact_tree(page: Page, scope: Scope, *, timeout_ms: int) -> tuple[Tr
             break
         except PlaywrightError as exc:
             # The page navigated under us ("Execution context was destroyed"): wait for the new one once.
-            if attempt == 2 or page.is_closed() or "context was destroyed" not in str(exc) and "navigat" not in str(exc):
+            if attempt == 2 or page.is_closed() or ("context was destroyed" not in str(exc) and "navigat" not in str(exc)):
                 raise
             try:
                 await page.wait_for_load_state("domcontentloaded", timeout=timeout_ms)

@@ -70,7 +70,9 @@ class CloudProvider:
         field = "artifactUrl" if req.kind == "screenshot" else req.kind
         value = body.get(field)
         if not isinstance(value, str):
-            raise ThinkRunError("upstream_error", f"the cloud provider's answer has no {field}", hint=f"try again later, {_LOCAL}")
+            raise ThinkRunError(
+                "upstream_error", f"the cloud provider's answer has no {field}", hint=f"try again later, {_LOCAL}"
+            )
         if req.kind == "screenshot":
             raw = await self._download(value, deadline)
             try:
@@ -87,7 +89,9 @@ class CloudProvider:
         url = f"{self.base_url}/api/cache/{req.kind}"
         headers = {"Authorization": f"Bearer {self._key.get_secret_value()}"}
         payload = {"url": req.url, "options": req.cloud_options}
-        response = await self._send(req, deadline, lambda timeout: self._client.post(url, json=payload, headers=headers, timeout=timeout))  # type: ignore[union-attr]
+        response = await self._send(
+            req, deadline, lambda timeout: self._client.post(url, json=payload, headers=headers, timeout=timeout)
+        )  # type: ignore[union-attr]
         try:
             body = response.json()
         except ValueError:
@@ -104,7 +108,9 @@ class CloudProvider:
             raise ThinkRunError("upstream_error", f"the cloud provider's artifactUrl is not an http(s) URL: {artifact_url[:200]}")
         same_origin = _origin(artifact_url) == _origin(self.base_url or "")
         headers = {"Authorization": f"Bearer {self._key.get_secret_value()}"} if same_origin and self._key else {}
-        response = await self._send(None, deadline, lambda timeout: self._client.get(artifact_url, headers=headers, timeout=timeout))  # type: ignore[union-attr]
+        response = await self._send(
+            None, deadline, lambda timeout: self._client.get(artifact_url, headers=headers, timeout=timeout)
+        )  # type: ignore[union-attr]
         if response.status_code >= 400:
             raise ThinkRunError("upstream_error", f"downloading the cloud screenshot failed with HTTP {response.status_code}")
         if len(response.content) > _MAX_IMAGE_BYTES:
@@ -148,7 +154,9 @@ def _refusal(status: int, body: Any, base_url: str) -> ThinkRunError:
         )
     if status == 402:
         return ThinkRunError(
-            "insufficient_credits", f"the cloud provider refused for lack of credits{said}", hint=f"add credits to the account, {_LOCAL}"
+            "insufficient_credits",
+            f"the cloud provider refused for lack of credits{said}",
+            hint=f"add credits to the account, {_LOCAL}",
         )
     if status == 429:
         return ThinkRunError("rate_limited", f"the cloud provider is rate limiting{said}", hint=f"wait a little, {_LOCAL}")

@@ -32,7 +32,7 @@ import os
 import secrets
 import time
 from collections import OrderedDict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -344,7 +344,7 @@ class PageCache:
             title=fetched.title,
             content_type=fetched.content_type,
             bytes=fetched.size,
-            fetched_at=datetime.fromtimestamp(fetched.fetched_at, timezone.utc),
+            fetched_at=datetime.fromtimestamp(fetched.fetched_at, UTC),
             cached=cached,
             age_seconds=max(0, int(time.time() - fetched.fetched_at)),
             duration_ms=int((time.monotonic() - started) * 1000),

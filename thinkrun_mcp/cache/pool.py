@@ -91,6 +91,7 @@ class LanePool:
         self._slots = asyncio.Semaphore(settings.cache_pool_size)
         self._idle: list[Lane] = []
         self._reaper: asyncio.Task[None] | None = None
+        self._closing: set[asyncio.Task[None]] = set()  # lanes closing in the background (held so they finish)
 
     def start(self) -> None:
         self._reaper = asyncio.create_task(self._reap(), name="thinkrun-cache-lanes")
@@ -123,7 +124,9 @@ class LanePool:
             lane = self._idle.pop()
             if lane.alive:
                 return lane
-            asyncio.create_task(lane.close())  # its browser is gone: nothing to wait for
+            closing = asyncio.create_task(lane.close())  # its browser is gone: nothing to wait for
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
         return None
 
     async def _open(self, *, reusable: bool) -> Lane:
@@ -180,4 +183,3 @@ class LanePool:
             if stale:
                 self._idle = [lane for lane in self._idle if lane not in stale]
                 await asyncio.gather(*(lane.close() for lane in stale))
-

@@ -14,8 +14,8 @@ import re
 import time
 from typing import Literal
 
-from playwright.async_api import Page, Response
 from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import Page, Response
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from ..browser.capture import MAX_FULL_PAGE_HEIGHT, capture, fit_image
@@ -96,7 +96,9 @@ class _Render:
     def remaining_ms(self) -> float:
         left = (self.deadline - time.monotonic()) * 1000
         if left <= 0:
-            raise ThinkRunError("timeout", f"rendering {self.req.shown} took longer than {self.req.timeout_ms} ms", hint=TIMEOUT_HINT)
+            raise ThinkRunError(
+                "timeout", f"rendering {self.req.shown} took longer than {self.req.timeout_ms} ms", hint=TIMEOUT_HINT
+            )
         return left
 
     async def run(self) -> Fetched:
@@ -205,7 +207,9 @@ class _Render:
                 "timeout": f"loading {shown} took longer than {self.req.timeout_ms} ms",
                 "blocked": f"loading {shown} was blocked: {{detail}}",
                 "network": f"{shown} could not be loaded: {{detail}}",
-                "closed": rendered, "ambiguous": rendered, "other": rendered,
+                "closed": rendered,
+                "ambiguous": rendered,
+                "other": rendered,
             },
             hints={"timeout": TIMEOUT_HINT, "closed": None, "ambiguous": None},
             codes={"closed": "navigation_failed", "ambiguous": "navigation_failed", "other": "navigation_failed"},

@@ -113,7 +113,9 @@ class Fetched:
         }
 
     @classmethod
-    def restore(cls, meta: dict[str, Any], *, body: str | None, image: bytes | None, fetched_at: float, file: str | None) -> Fetched:
+    def restore(
+        cls, meta: dict[str, Any], *, body: str | None, image: bytes | None, fetched_at: float, file: str | None
+    ) -> Fetched:
         return cls(
             final_url=meta["finalUrl"],
             status=meta.get("status"),

@@ -33,8 +33,17 @@ from ..models import Owner
 from ..runtime import Runtime
 
 __all__ = [
-    "Ctx", "ThinkRunMCP", "ToolDef", "camel_case_args", "error_result", "owner_of", "respond", "runtime_of", "terse", "tool",
-]  # fmt: skip
+    "Ctx",
+    "ThinkRunMCP",
+    "ToolDef",
+    "camel_case_args",
+    "error_result",
+    "owner_of",
+    "respond",
+    "runtime_of",
+    "terse",
+    "tool",
+]
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +116,11 @@ def _argument_model(fn: Callable[..., Any]) -> type[BaseModel]:
 
 
 def _is_context(annotation: Any) -> bool:
-    return annotation is Context or (isinstance(annotation, type) and issubclass(annotation, Context)) or get_origin(annotation) is Context
+    return (
+        annotation is Context
+        or (isinstance(annotation, type) and issubclass(annotation, Context))
+        or get_origin(annotation) is Context
+    )
 
 
 class ThinkRunMCP(MCPServer[Runtime]):

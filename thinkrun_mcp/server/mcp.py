@@ -59,6 +59,8 @@ def create_server(settings: Settings | None = None, *, runtime: Runtime | None =
             with anyio.move_on_after(_CLOSE_SECONDS, shield=True):
                 await rt.close()
 
-    server = ThinkRunMCP("thinkrun-mcp", version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan, log_level=settings.log_level)
+    server = ThinkRunMCP(
+        "thinkrun-mcp", version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan, log_level=settings.log_level
+    )
     server.add_tools(ALL_TOOLS)
     return server

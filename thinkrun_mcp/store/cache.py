@@ -9,7 +9,7 @@ from typing import Any
 
 from .db import Store
 
-__all__ = ["CacheRows", "CacheRow", "IndexRow"]
+__all__ = ["CacheRow", "CacheRows", "IndexRow"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,9 +41,7 @@ class CacheRows:
         return [IndexRow(r["key"], r["bytes"], r["fetched_at"], r["file"]) for r in rows]
 
     async def get(self, key: str) -> CacheRow | None:
-        row = await self.store.fetch_one(
-            "SELECT key, body, file, metadata, fetched_at FROM page_cache WHERE key = ?", (key,)
-        )
+        row = await self.store.fetch_one("SELECT key, body, file, metadata, fetched_at FROM page_cache WHERE key = ?", (key,))
         if row is None:
             return None
         return CacheRow(row["key"], row["body"], row["file"], json.loads(row["metadata"]), row["fetched_at"])

@@ -29,7 +29,7 @@ from typing import Any, Generic, TypeVar
 
 import aiosqlite
 
-__all__ = ["Store", "Table", "MIGRATIONS", "json_object", "migration", "run_script"]
+__all__ = ["MIGRATIONS", "Store", "Table", "json_object", "migration", "run_script"]
 
 R = TypeVar("R")
 
@@ -121,9 +121,8 @@ async def m001_sessions_and_records(db: aiosqlite.Connection) -> None:
             ts REAL NOT NULL
         );
         CREATE INDEX artifacts_session ON artifacts(session_id, ts);
-        """
+        """,
     )
-
 
 
 @migration

@@ -193,9 +193,7 @@ class Records:
     async def artifact_by_id(self, object_id: str) -> ArtifactRow | None:
         return await self.store.row(_ARTIFACTS, "WHERE id = ?", (object_id,))
 
-    async def _page(
-        self, table: Table[R], where: str, params: list[Any], offset: int, limit: int
-    ) -> tuple[list[R], int]:
+    async def _page(self, table: Table[R], where: str, params: list[Any], offset: int, limit: int) -> tuple[list[R], int]:
         total = await self.store.scalar(f"SELECT COUNT(*) FROM {table.name} WHERE {where}", params)
         rows = await self.store.rows(table, f"WHERE {where} ORDER BY id LIMIT ? OFFSET ?", (*params, limit, offset))
         return rows, int(total or 0)

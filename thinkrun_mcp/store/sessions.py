@@ -40,8 +40,23 @@ class SessionRow:
 
 _SESSIONS = Table(
     "sessions",
-    ("id", "client_key", "status", "created_at", "ended_at", "end_reason", "current_url", "title", "viewport_width",
-     "viewport_height", "options", "action_count", "navigation_count", "screenshot_count", "dropped"),  # fmt: skip
+    (
+        "id",
+        "client_key",
+        "status",
+        "created_at",
+        "ended_at",
+        "end_reason",
+        "current_url",
+        "title",
+        "viewport_width",
+        "viewport_height",
+        "options",
+        "action_count",
+        "navigation_count",
+        "screenshot_count",
+        "dropped",
+    ),
     SessionRow,
     {"status": SessionStatus, "options": json_object, "dropped": json_object},
 )
@@ -114,7 +129,9 @@ class SessionRows:
             params.extend(_OPEN)
         clause = (" WHERE " + " AND ".join(where)) if where else ""
         total = await self.store.scalar(f"SELECT COUNT(*) FROM sessions{clause}", params)
-        rows = await self.store.rows(_SESSIONS, f"{clause} ORDER BY created_at DESC, id LIMIT ? OFFSET ?", (*params, limit, offset))
+        rows = await self.store.rows(
+            _SESSIONS, f"{clause} ORDER BY created_at DESC, id LIMIT ? OFFSET ?", (*params, limit, offset)
+        )
         return rows, int(total or 0)
 
     async def fail_leftovers(self, reason: str) -> int:

@@ -75,15 +75,45 @@ class ActCacheRow:
 
 _TASKS = Table(
     "tasks",
-    ("id", "session_id", "client_key", "status", "backend", "model", "instruction", "params", "output", "error", "steps",
-     "input_tokens", "output_tokens", "created_at", "started_at", "completed_at"),  # fmt: skip
+    (
+        "id",
+        "session_id",
+        "client_key",
+        "status",
+        "backend",
+        "model",
+        "instruction",
+        "params",
+        "output",
+        "error",
+        "steps",
+        "input_tokens",
+        "output_tokens",
+        "created_at",
+        "started_at",
+        "completed_at",
+    ),
     TaskRow,
     {"status": TaskStatus, "params": json_object, "output": _json_or_none},
 )
 _STEPS = Table(
     "task_steps",
-    ("id", "task_id", "step", "ts", "action", "args", "outcome", "success", "url", "duration_ms", "model_ms",
-     "input_tokens", "output_tokens", "prompt_chars"),  # fmt: skip
+    (
+        "id",
+        "task_id",
+        "step",
+        "ts",
+        "action",
+        "args",
+        "outcome",
+        "success",
+        "url",
+        "duration_ms",
+        "model_ms",
+        "input_tokens",
+        "output_tokens",
+        "prompt_chars",
+    ),
     TaskStepRow,
     {"args": json_object, "success": bool},
 )
@@ -115,8 +145,17 @@ class TaskRows:
         await self.store.execute(
             "INSERT INTO tasks (id, session_id, client_key, status, backend, model, instruction, params, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (task_id, session_id, owner_id, TaskStatus(status).value, backend, model, instruction,
-             json.dumps(dict(params), ensure_ascii=False), created_at),  # fmt: skip
+            (
+                task_id,
+                session_id,
+                owner_id,
+                TaskStatus(status).value,
+                backend,
+                model,
+                instruction,
+                json.dumps(dict(params), ensure_ascii=False),
+                created_at,
+            ),
         )
 
     def update(
@@ -168,8 +207,21 @@ class TaskRows:
         self.store.enqueue(
             "INSERT INTO task_steps (task_id, step, ts, action, args, outcome, success, url, duration_ms, model_ms,"
             " input_tokens, output_tokens, prompt_chars) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (task_id, step, ts, action, json.dumps(dict(args), ensure_ascii=False, default=str), outcome, int(success), url,
-             duration_ms, model_ms, input_tokens, output_tokens, prompt_chars),  # fmt: skip
+            (
+                task_id,
+                step,
+                ts,
+                action,
+                json.dumps(dict(args), ensure_ascii=False, default=str),
+                outcome,
+                int(success),
+                url,
+                duration_ms,
+                model_ms,
+                input_tokens,
+                output_tokens,
+                prompt_chars,
+            ),
         )
 
     async def get(self, task_id: str) -> TaskRow | None:

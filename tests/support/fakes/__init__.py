@@ -1,6 +1,6 @@
 """Local fake API servers that the real SDKs talk to (127.0.0.1 only; no internet needed).
 
-    from tests.support.fakes import FakeAnthropic, FakeGemini, FakeCloud, Reply, ToolCall, Failure, Delay
+from tests.support.fakes import FakeAnthropic, FakeGemini, FakeCloud, Reply, ToolCall, Failure, Delay
 """
 
 from .fake_anthropic import FakeAnthropic

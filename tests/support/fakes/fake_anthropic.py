@@ -33,7 +33,7 @@ from .scripted import (
     random_id,
 )
 
-__all__ = ["FakeAnthropic", "ANTHROPIC_ERROR_TYPES"]
+__all__ = ["ANTHROPIC_ERROR_TYPES", "FakeAnthropic"]
 
 ANTHROPIC_ERROR_TYPES: dict[int, str] = {
     400: "invalid_request_error",
@@ -76,8 +76,14 @@ class FakeAnthropic(ScriptedServer):
 
     # -- rendering --
 
-    def error(self, status: int, message: str = "", error_type: str | None = None, headers: dict[str, str] | None = None,
-              retry_after: float | None = None) -> Response:
+    def error(
+        self,
+        status: int,
+        message: str = "",
+        error_type: str | None = None,
+        headers: dict[str, str] | None = None,
+        retry_after: float | None = None,
+    ) -> Response:
         etype = error_type or ANTHROPIC_ERROR_TYPES.get(status) or ("api_error" if status >= 500 else "invalid_request_error")
         request_id = random_id("req_011C", 20)
         h = {"request-id": request_id}
@@ -128,8 +134,9 @@ class FakeAnthropic(ScriptedServer):
 
     def handle(self, req: RecordedRequest, conn: Any) -> Response | None:
         if req.path.rstrip("/") != "/v1/messages":
-            return self.error(404, f"Not found: {req.method} {req.path} (FakeAnthropic serves POST /v1/messages only)",
-                              "not_found_error")
+            return self.error(
+                404, f"Not found: {req.method} {req.path} (FakeAnthropic serves POST /v1/messages only)", "not_found_error"
+            )
         if req.method != "POST":
             return self.error(405, f"Method {req.method} not allowed", "invalid_request_error")
         key = req.headers.get("x-api-key")
@@ -166,9 +173,8 @@ def _validate(body: dict[str, Any]) -> str | None:
     for i, tool in enumerate(body.get("tools") or []):
         if not isinstance(tool, dict) or "name" not in tool:
             return f"tools.{i}.name: Field required"
-        if "type" not in tool or tool.get("type") == "custom":
-            if "input_schema" not in tool:
-                return f"tools.{i}.custom.input_schema: Field required"
+        if ("type" not in tool or tool.get("type") == "custom") and "input_schema" not in tool:
+            return f"tools.{i}.custom.input_schema: Field required"
     for i, m in enumerate(messages):
         if not isinstance(m, dict) or m.get("role") not in ("user", "assistant"):
             return f"messages.{i}.role: Input should be 'user' or 'assistant'"

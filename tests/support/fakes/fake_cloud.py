@@ -26,12 +26,12 @@ import html as html_mod
 import re
 import struct
 import zlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from .scripted import RecordedRequest, RecordingServer, Response, random_id
 
-__all__ = ["FakeCloud", "CACHE_COSTS", "png_bytes"]
+__all__ = ["CACHE_COSTS", "FakeCloud", "png_bytes"]
 
 CACHE_COSTS: dict[str, int] = {"html": 1, "text": 1, "screenshot": 3}
 
@@ -138,7 +138,7 @@ class FakeCloud(RecordingServer):
             "status": 200,
             "title": title,
             "contentType": "text/html",
-            "fetchedAt": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+            "fetchedAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
             "provider": "cloud",
         }
         headers = {"x-credits-remaining": str(remaining)}

@@ -37,12 +37,12 @@ from .scripted import (
     ScriptItem,
     b64,
     estimate_tokens,
-    gkey,
     ghas,
+    gkey,
     random_id,
 )
 
-__all__ = ["FakeGemini", "GOOGLE_STATUS"]
+__all__ = ["GOOGLE_STATUS", "FakeGemini"]
 
 GOOGLE_STATUS: dict[int, str] = {
     400: "INVALID_ARGUMENT",
@@ -170,7 +170,9 @@ class FakeGemini(ScriptedServer):
     def handle(self, req: RecordedRequest, conn: Any) -> Response | None:
         m = _PATH.match(req.path)
         if not m:
-            return self.error(404, f"Not found: {req.method} {req.path} (FakeGemini serves POST /<version>/models/<model>:generateContent)")
+            return self.error(
+                404, f"Not found: {req.method} {req.path} (FakeGemini serves POST /<version>/models/<model>:generateContent)"
+            )
         if req.method != "POST":
             return self.error(404, f"Method {req.method} not found for {req.path}", "NOT_FOUND")
         key = req.headers.get("x-goog-api-key") or req.query.get("key")
@@ -257,9 +259,7 @@ def _validate(body: dict[str, Any]) -> str | None:
         prev = contents[i - 1] if i > 0 else None
         calls = [p for p in (prev or {}).get("parts") or [] if ghas(p, "functionCall")]
         if not prev or prev.get("role") != "model" or not calls:
-            return (
-                "Please ensure that function response turn comes immediately after a function call turn."
-            )
+            return "Please ensure that function response turn comes immediately after a function call turn."
         if len(calls) != len(responses):
             return (
                 "Please ensure that the number of function response parts is equal to the number of function "

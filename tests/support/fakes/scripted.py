@@ -34,18 +34,18 @@ import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self, Union
+from typing import Any, Self
 
 __all__ = [
-    "ToolCall",
-    "Reply",
-    "Failure",
     "Delay",
-    "ScriptItem",
+    "Failure",
     "RecordedRequest",
-    "Response",
     "RecordingServer",
+    "Reply",
+    "Response",
+    "ScriptItem",
     "ScriptedServer",
+    "ToolCall",
     "random_id",
 ]
 
@@ -111,10 +111,10 @@ class Delay:
     """
 
     seconds: float
-    then: "ScriptItem" = field(default_factory=Reply)
+    then: ScriptItem = field(default_factory=Reply)
 
 
-ScriptItem = Union[Reply, Failure, Delay, Callable[["RecordedRequest"], Union[Reply, Failure, Delay]]]
+ScriptItem = Reply | Failure | Delay | Callable[["RecordedRequest"], Reply | Failure | Delay]
 
 
 def random_id(prefix: str = "", n: int = 24) -> str:
@@ -337,14 +337,14 @@ class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # close() must not wait for keep-alive connections
     allow_reuse_address = True
-    owner: "RecordingServer"
+    owner: RecordingServer
 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, like the real APIs
     server: _HTTPServer
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence stderr logging
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def _read_body(self) -> bytes:
@@ -615,10 +615,7 @@ class ScriptedServer(RecordingServer):
 
 
 def estimate_tokens(data: Any) -> int:
-    if isinstance(data, (bytes, bytearray)):
-        n = len(data)
-    else:
-        n = len(json.dumps(data))
+    n = len(data) if isinstance(data, (bytes, bytearray)) else len(json.dumps(data))
     return max(1, n // 4)
 
 

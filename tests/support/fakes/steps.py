@@ -11,7 +11,7 @@ from typing import Any
 
 from .scripted import Reply, ToolCall
 
-__all__ = ["ref_of", "act", "done", "sign_in", "rows_of_tables"]
+__all__ = ["act", "done", "ref_of", "rows_of_tables", "sign_in"]
 
 
 def ref_of(req: Any, role: str, name: str) -> str:

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from ...errors import ThinkRunError
 
-__all__ = ["Backend", "ModelReply", "ToolCall", "ToolResult", "ToolSpec", "Turn", "RetryableError"]
+__all__ = ["Backend", "ModelReply", "RetryableError", "ToolCall", "ToolResult", "ToolSpec", "Turn"]
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,9 @@ class Backend(abc.ABC):
 
     name: str
 
-    def __init__(self, *, model: str, max_retries: int = 3, base_delay: float = 1.0, max_delay: float = 20.0, timeout: float = 120.0):
+    def __init__(
+        self, *, model: str, max_retries: int = 3, base_delay: float = 1.0, max_delay: float = 20.0, timeout: float = 120.0
+    ):
         self.model = model
         self.max_retries = max_retries
         self.base_delay = base_delay

@@ -91,7 +91,14 @@ def to_messages(turns: list[Turn]) -> list[dict[str, Any]]:
                 content: list[dict[str, Any]] = [{"type": "text", "text": r.content or "(empty)"}]
                 if r.image_png:
                     content.append(
-                        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": base64.b64encode(r.image_png).decode()}}
+                        {
+                            "type": "image",
+                            "source": {
+                                "type": "base64",
+                                "media_type": "image/png",
+                                "data": base64.b64encode(r.image_png).decode(),
+                            },
+                        }
                     )
                 results.append({"type": "tool_result", "tool_use_id": r.call_id, "content": content, "is_error": r.is_error})
             add("user", results)

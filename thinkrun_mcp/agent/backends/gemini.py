@@ -51,7 +51,7 @@ class GeminiBackend(Backend):
         candidate = response.candidates[0] if response.candidates else None
         content = candidate.content if candidate is not None else None
         text_parts, calls = [], []
-        for part in (content.parts if content and content.parts else []):
+        for part in content.parts if content and content.parts else []:
             if part.function_call is not None:
                 fc = part.function_call
                 calls.append(ToolCall(name=fc.name or "", args=dict(fc.args or {}), id=fc.id or f"call_{uuid.uuid4().hex[:12]}"))
@@ -101,7 +101,11 @@ def to_contents(turns: list[Turn]) -> list[types.Content]:
             for r in turn.results:
                 media = None
                 if r.image_png:
-                    media = [types.FunctionResponsePart(inline_data=types.FunctionResponseBlob(mime_type="image/png", data=r.image_png))]
+                    media = [
+                        types.FunctionResponsePart(
+                            inline_data=types.FunctionResponseBlob(mime_type="image/png", data=r.image_png)
+                        )
+                    ]
                 key = "error" if r.is_error else "output"
                 parts.append(
                     types.Part(function_response=types.FunctionResponse(name=r.name, response={key: r.content}, parts=media))

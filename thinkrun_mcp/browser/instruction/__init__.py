@@ -13,12 +13,12 @@ from .grammar import SUPPORTED_VERBS, ParsedInstruction, normalize_key, parse_in
 from .match import Candidate, Resolution, rank_elements, resolve
 
 __all__ = [
-    "ParsedInstruction",
-    "parse_instruction",
-    "Candidate",
-    "rank_elements",
-    "Resolution",
-    "resolve",
     "SUPPORTED_VERBS",
+    "Candidate",
+    "ParsedInstruction",
+    "Resolution",
     "normalize_key",
+    "parse_instruction",
+    "rank_elements",
+    "resolve",
 ]

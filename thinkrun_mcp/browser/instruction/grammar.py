@@ -35,14 +35,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 __all__ = [
-    "ParsedInstruction",
-    "parse_instruction",
-    "parse_target",
-    "normalize_key",
+    "ROLE_WORDS",
     "SUPPORTED_VERBS",
     "VERBS",
+    "ParsedInstruction",
     "Verb",
-    "ROLE_WORDS",
+    "normalize_key",
+    "parse_instruction",
+    "parse_target",
 ]
 
 
@@ -58,15 +58,20 @@ class ParsedInstruction:
     full_target: str | None = None  # the target with its role words ("Add item" when target is "Add")
 
 
+# A word table laid out by hand: the formatter leaves it alone.
+# fmt: off
 SUPPORTED_VERBS = (
     "click", "double click", "hover (over)", "type … into …", "fill … with …", "enter … in …", "set … to …",
     "clear …", "select … in/from …", "choose … from …", "check", "uncheck", "press <key>", "scroll up/down/to …",
     "focus", "upload <file> to …",
-)  # fmt: skip
+)
+# fmt: on
 
 _POLITE = ("please ", "now ", "then ", "and ", "just ", "kindly ")
 
 # Trailing (or leading) words that describe the element's kind: word(s) → role hint.
+# A word table laid out by hand: the formatter leaves it alone.
+# fmt: off
 _HINTS: list[tuple[str, str]] = sorted(
     [
         ("button", "button"), ("btn", "button"), ("link", "link"), ("hyperlink", "link"),
@@ -83,16 +88,22 @@ _HINTS: list[tuple[str, str]] = sorted(
         ("element", "any"), ("control", "any"), ("area", "any"), ("section", "any"),
     ],
     key=lambda hv: -len(hv[0]),
-)  # fmt: skip
+)
+# fmt: on
 # The role words a target may consist of alone ("the 3rd link").
 ROLE_WORDS = frozenset(words for words, _ in _HINTS)
+# A word table laid out by hand: the formatter leaves it alone.
+# fmt: off
 _ORDINALS = {
     "first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4, "fifth": 5,
     "5th": 5, "sixth": 6, "6th": 6, "seventh": 7, "7th": 7, "eighth": 8, "8th": 8, "ninth": 9, "9th": 9,
     "tenth": 10, "10th": 10, "last": -1,
-}  # fmt: skip
+}
+# fmt: on
 _ARTICLES = ("the ", "a ", "an ", "this ", "that ", "my ", "our ", "your ")
 
+# A word table laid out by hand: the formatter leaves it alone.
+# fmt: off
 _KEYS = {
     "enter": "Enter", "return": "Enter", "tab": "Tab", "escape": "Escape", "esc": "Escape", "space": "Space",
     "spacebar": "Space", "space bar": "Space", "backspace": "Backspace", "back space": "Backspace",
@@ -106,7 +117,8 @@ _KEYS = {
     "alt": "Alt", "option": "Alt", "opt": "Alt", "shift": "Shift", "controlormeta": "ControlOrMeta",
     "capslock": "CapsLock", "caps lock": "CapsLock", "f1": "F1", "f2": "F2", "f3": "F3", "f4": "F4", "f5": "F5",
     "f6": "F6", "f7": "F7", "f8": "F8", "f9": "F9", "f10": "F10", "f11": "F11", "f12": "F12",
-}  # fmt: skip
+}
+# fmt: on
 
 _QUOTES = re.compile(r"\"([^\"]*)\"|“([^”]*)”|‘([^’]*)’|«([^»]*)»|`([^`]*)`|(?<![\w])'([^']*)'(?![\w])")
 _PH = "\x00"
@@ -269,12 +281,12 @@ def normalize_key(key: str) -> str:
             k, low = k[: -len(suffix)], low[: -len(suffix)]
     if low in _KEYS:
         return _KEYS[low]
-    if "+" in k or "-" in k and len(k) > 2 and k.split("-")[0].lower() in _KEYS:
+    if "+" in k or ("-" in k and len(k) > 2 and k.split("-")[0].lower() in _KEYS):
         parts = re.split(r"\s*[+]\s*", k) if "+" in k else k.split("-")
         out = []
         for p in parts:
             pl = p.strip().lower()
-            out.append(_KEYS.get(pl, p.strip() if len(p.strip()) != 1 else p.strip()))
+            out.append(_KEYS.get(pl, p.strip()))
         return "+".join(out)
     return k
 
@@ -386,9 +398,7 @@ def _read_fill(s: _Sentence) -> ParsedInstruction:
     if vt is not None:
         name, hint, nth = s.target(vt[1])
         return ParsedInstruction("fill", name or None, s.restore(vt[0]), hint, nth)
-    raise ValueError(
-        f"cannot tell the field from the value in {s.text.strip()[:80]!r}; e.g. 'fill Email with ada@example.com'"
-    )
+    raise ValueError(f"cannot tell the field from the value in {s.text.strip()[:80]!r}; e.g. 'fill Email with ada@example.com'")
 
 
 def _read_enter(s: _Sentence) -> ParsedInstruction:
@@ -439,9 +449,7 @@ def _read_put(s: _Sentence) -> ParsedInstruction:
 def _value_into_field(s: _Sentence) -> ParsedInstruction:
     vt = _value_then_target(s.rest, ("into", "in", "inside", "on", "to"))
     if vt is None:
-        raise ValueError(
-            f"cannot tell the field from the value in {s.text.strip()[:80]!r}; e.g. 'set Email to ada@example.com'"
-        )
+        raise ValueError(f"cannot tell the field from the value in {s.text.strip()[:80]!r}; e.g. 'set Email to ada@example.com'")
     name, hint, nth = s.target(vt[1])
     return ParsedInstruction("fill", name or None, s.restore(vt[0]), hint, nth)
 
@@ -534,7 +542,8 @@ class Verb:
     read: Callable[[_Sentence], ParsedInstruction]
 
 
-# Laid out by hand (hence fmt: skip): one verb a row, its words wrapped under it.
+# Laid out by hand, one verb a row with its words wrapped under it: the formatter leaves it alone.
+# fmt: off
 VERBS: tuple[Verb, ...] = (
     Verb(("double click on", "double-click on", "double click", "double-click", "doubleclick", "dblclick", "dbl click"),
          "dblclick", _read_target),
@@ -556,7 +565,8 @@ VERBS: tuple[Verb, ...] = (
     Verb(("scroll",), "scroll", _read_scroll),
     Verb(("focus on", "focus"), "focus", _read_target),
     Verb(("upload", "attach"), "upload", _read_upload),
-)  # fmt: skip
+)
+# fmt: on
 
 # Every verb's words, longest first: "double click" is tried before "click".
 _VERB_WORDS: list[tuple[str, Verb]] = sorted(

@@ -61,8 +61,26 @@ _HINT_ROLES: dict[str, frozenset[str]] = {
     "item": frozenset({"listitem", "option", "menuitem", "treeitem", "link", "row", "gridcell", "cell"}),
 }
 _CLICKABLE = frozenset(
-    """button link tab menuitem menuitemcheckbox menuitemradio checkbox radio option switch treeitem
-    combobox listbox gridcell columnheader row generic img""".split()
+    [
+        "button",
+        "link",
+        "tab",
+        "menuitem",
+        "menuitemcheckbox",
+        "menuitemradio",
+        "checkbox",
+        "radio",
+        "option",
+        "switch",
+        "treeitem",
+        "combobox",
+        "listbox",
+        "gridcell",
+        "columnheader",
+        "row",
+        "generic",
+        "img",
+    ]
 )
 _METHOD_ROLES: dict[str, frozenset[str]] = {
     "fill": frozenset({"textbox", "searchbox", "combobox", "spinbutton"}),
@@ -73,10 +91,31 @@ _METHOD_ROLES: dict[str, frozenset[str]] = {
     "upload": frozenset({"button", "textbox"}),
 }
 _INTERACTIVE = frozenset(
-    """button link textbox searchbox combobox listbox option checkbox radio switch slider spinbutton tab menuitem
-    menuitemcheckbox menuitemradio treeitem scrollbar gridcell""".split()
+    [
+        "button",
+        "link",
+        "textbox",
+        "searchbox",
+        "combobox",
+        "listbox",
+        "option",
+        "checkbox",
+        "radio",
+        "switch",
+        "slider",
+        "spinbutton",
+        "tab",
+        "menuitem",
+        "menuitemcheckbox",
+        "menuitemradio",
+        "treeitem",
+        "scrollbar",
+        "gridcell",
+    ]
 )
-_STOP = frozenset("the a an to of for and or on in with your my our this that please".split())
+_STOP = frozenset(
+    ["the", "a", "an", "to", "of", "for", "and", "or", "on", "in", "with", "your", "my", "our", "this", "that", "please"]
+)
 _MIN_NAME = 0.5  # a candidate must match the target at least this well
 _ACCEPT = 0.62  # a winner needs this total score …
 _MARGIN = 0.12  # … and this lead over the runner-up
@@ -124,10 +163,7 @@ def _match(target: str, target_tokens: list[str], name: str) -> float:
         return 0.0
     if target_tokens and name_tokens == target_tokens:
         return 0.97  # same words, different punctuation/case/plural
-    if len(name) >= len(target):
-        ratio = len(target) / len(name)
-    else:
-        ratio = len(name) / len(target)
+    ratio = len(target) / len(name) if len(name) >= len(target) else len(name) / len(target)
     score = 0.0
     if target_tokens and name_tokens[: len(target_tokens)] == target_tokens:
         score = 0.75 + 0.15 * ratio  # whole-word prefix: "Sign in" ~ "Sign in with Google"
@@ -159,10 +195,7 @@ def _contains(hay: list[str], needle: list[str]) -> bool:
     if n == 0 or n > len(hay):
         return False
     first = needle[0]
-    for i in range(len(hay) - n + 1):
-        if hay[i] == first and hay[i : i + n] == needle:
-            return True
-    return False
+    return any(hay[i] == first and hay[i : i + n] == needle for i in range(len(hay) - n + 1))
 
 
 def _name_score(target: str, target_tokens: list[str], e: ElementInfo) -> float:
@@ -237,8 +270,8 @@ def rank_elements(
                 ns, hint = na, None
         if ns < _MIN_NAME:
             continue
-        interactive = e.role in _INTERACTIVE or (e.attrs or {}).get("cursor") == "pointer" or (
-            e.role == "generic" and bool(e.name)
+        interactive = (
+            e.role in _INTERACTIVE or (e.attrs or {}).get("cursor") == "pointer" or (e.role == "generic" and bool(e.name))
         )
         score = ns + _role_score(e.role, method, interactive) + _hint_score(e.role, hint)
         if e.in_viewport:

@@ -61,44 +61,167 @@ __all__ = [
     "INTERACTIVE_ROLES",
     "REF_ROLES",
     "VIEWPORT_MARGIN",
-    "is_interactive",
-    "ElementInfo",
-    "DisplayNode",
     "Compactor",
+    "DisplayNode",
+    "ElementInfo",
+    "is_interactive",
 ]
 
 # -- roles ------------------------------------------------------------------------------
 
 INTERACTIVE_ROLES = frozenset(
-    """button link textbox searchbox combobox listbox option checkbox radio switch slider spinbutton
-    tab menuitem menuitemcheckbox menuitemradio treeitem scrollbar gridcell columnheader_sortable""".split()
+    [
+        "button",
+        "link",
+        "textbox",
+        "searchbox",
+        "combobox",
+        "listbox",
+        "option",
+        "checkbox",
+        "radio",
+        "switch",
+        "slider",
+        "spinbutton",
+        "tab",
+        "menuitem",
+        "menuitemcheckbox",
+        "menuitemradio",
+        "treeitem",
+        "scrollbar",
+        "gridcell",
+        "columnheader_sortable",
+    ]
 )
 # Non-interactive roles that keep their ref in the output.
 REF_ROLES = frozenset(
-    """heading table grid treegrid list img image figure iframe dialog alertdialog tablist tabpanel menu menubar
-    tree radiogroup toolbar main navigation banner contentinfo complementary search form region article
-    document application feed math alert log status marquee timer progressbar meter""".split()
+    [
+        "heading",
+        "table",
+        "grid",
+        "treegrid",
+        "list",
+        "img",
+        "image",
+        "figure",
+        "iframe",
+        "dialog",
+        "alertdialog",
+        "tablist",
+        "tabpanel",
+        "menu",
+        "menubar",
+        "tree",
+        "radiogroup",
+        "toolbar",
+        "main",
+        "navigation",
+        "banner",
+        "contentinfo",
+        "complementary",
+        "search",
+        "form",
+        "region",
+        "article",
+        "document",
+        "application",
+        "feed",
+        "math",
+        "alert",
+        "log",
+        "status",
+        "marquee",
+        "timer",
+        "progressbar",
+        "meter",
+    ]
 )
 _LANDMARKS = frozenset(
-    "banner main navigation contentinfo complementary search form region dialog alertdialog".split()
+    ["banner", "main", "navigation", "contentinfo", "complementary", "search", "form", "region", "dialog", "alertdialog"]
 )
 _WRAPPERS = frozenset({"generic", "group", "none", "presentation", "rowgroup", "fragment"})
 # Roles whose content is inline text; merged into the surrounding block's text.
 _INLINE = frozenset(
-    """text code emphasis strong subscript superscript mark deletion insertion time abbr sup sub""".split()
+    [
+        "text",
+        "code",
+        "emphasis",
+        "strong",
+        "subscript",
+        "superscript",
+        "mark",
+        "deletion",
+        "insertion",
+        "time",
+        "abbr",
+        "sup",
+        "sub",
+    ]
 )
 # Roles whose children are phrasing content: generic children inside them are inline.
 _PHRASING = frozenset(
-    """paragraph heading caption term label legend columnheader rowheader cell gridcell listitem definition
-    code emphasis strong subscript superscript mark deletion insertion time blockquote note
-    link button tab option menuitem menuitemcheckbox menuitemradio treeitem tooltip status alert""".split()
+    [
+        "paragraph",
+        "heading",
+        "caption",
+        "term",
+        "label",
+        "legend",
+        "columnheader",
+        "rowheader",
+        "cell",
+        "gridcell",
+        "listitem",
+        "definition",
+        "code",
+        "emphasis",
+        "strong",
+        "subscript",
+        "superscript",
+        "mark",
+        "deletion",
+        "insertion",
+        "time",
+        "blockquote",
+        "note",
+        "link",
+        "button",
+        "tab",
+        "option",
+        "menuitem",
+        "menuitemcheckbox",
+        "menuitemradio",
+        "treeitem",
+        "tooltip",
+        "status",
+        "alert",
+    ]
 )
 # Interactive roles that read as part of a sentence (their label joins the paragraph text).
 INLINE_CONTROLS = frozenset({"link", "button"})
 _VALUE_ROLES = frozenset({"textbox", "searchbox", "combobox", "spinbutton", "slider"})
 _FOLDABLE = frozenset(
-    """listitem row option article link button menuitem menuitemcheckbox menuitemradio treeitem tab img
-    figure cell gridcell term definition checkbox radio""".split()
+    [
+        "listitem",
+        "row",
+        "option",
+        "article",
+        "link",
+        "button",
+        "menuitem",
+        "menuitemcheckbox",
+        "menuitemradio",
+        "treeitem",
+        "tab",
+        "img",
+        "figure",
+        "cell",
+        "gridcell",
+        "term",
+        "definition",
+        "checkbox",
+        "radio",
+    ]
 )
 _TAKE_CHILD_TEXT = frozenset({"listitem", "cell", "gridcell", "definition", "term", "blockquote", "note", "text"})
 _LIFT_SINGLE = frozenset({"listitem", "cell", "gridcell", "definition", "blockquote", "paragraph"})
@@ -151,7 +274,7 @@ def join_runs(parts: list[str]) -> str:
             # code-like tokens: "int." + "bit_count" + "()" → "int.bit_count()"
             or (
                 " " not in prev
-                and (prev[-1] == "." and (p[0].islower() or p[0] == "_") or p[0] == "(" and prev[-1].isalnum())
+                and ((prev[-1] == "." and (p[0].islower() or p[0] == "_")) or (p[0] == "(" and prev[-1].isalnum()))
             )
         ):
             out.append(" ")
@@ -181,10 +304,7 @@ def normalized(s: str) -> str:
 
 def has_word(s: str) -> bool:
     """Whether ``s`` holds a letter or digit (not only separators such as "|" or "»")."""
-    for ch in s:
-        if ch.isalnum():
-            return True
-    return False
+    return any(ch.isalnum() for ch in s)
 
 
 def public_attrs(attrs: dict, options: list[DisplayNode] | None) -> dict:
@@ -211,9 +331,7 @@ class DisplayNode:
     ``attrs["_options"]`` holds the options of a closed list, shown on its line.
     """
 
-    __slots__ = (
-        "role", "name", "ref", "attrs", "text", "children", "source", "visible", "interactive", "label", "fold_line"
-    )
+    __slots__ = ("attrs", "children", "fold_line", "interactive", "label", "name", "ref", "role", "source", "text", "visible")
 
     def __init__(self, role: str, source: Node | None = None) -> None:
         self.role = role
@@ -393,9 +511,14 @@ class Compactor:
         d.label = shorten(label, _TEXT_TARGET_MAX)
         d.children = kids
         info = ElementInfo(
-            ref=n.ref or "", role=n.role, name=d.label, attrs=public_attrs(n.attrs, None), text="",
-            in_viewport=self.in_viewport(n.box), box=n.box,
-        )  # fmt: skip
+            ref=n.ref or "",
+            role=n.role,
+            name=d.label,
+            attrs=public_attrs(n.attrs, None),
+            text="",
+            in_viewport=self.in_viewport(n.box),
+            box=n.box,
+        )
         self._record(info, vis)
         return d
 
@@ -436,9 +559,14 @@ class Compactor:
         d.children = kids
         d.label = d.name or d.text
         info = ElementInfo(
-            ref=n.ref or "", role=n.role, name=d.name, attrs=public_attrs(n.attrs, options), text=d.text,
-            in_viewport=self.in_viewport(n.box), box=n.box,
-        )  # fmt: skip
+            ref=n.ref or "",
+            role=n.role,
+            name=d.name,
+            attrs=public_attrs(n.attrs, options),
+            text=d.text,
+            in_viewport=self.in_viewport(n.box),
+            box=n.box,
+        )
         self._record(info, vis)
         return d
 
@@ -455,9 +583,14 @@ class Compactor:
             if label and len(label) <= _TEXT_TARGET_MAX:
                 # a short text element: a fallback target for instructions ("hover over Hover me")
                 self.elements[n.ref] = ElementInfo(
-                    ref=n.ref, role=role, name=n.name, attrs=public_attrs(n.attrs, None), text=n.text,
-                    in_viewport=self.in_viewport(n.box), box=n.box,
-                )  # fmt: skip
+                    ref=n.ref,
+                    role=role,
+                    name=n.name,
+                    attrs=public_attrs(n.attrs, None),
+                    text=n.text,
+                    in_viewport=self.in_viewport(n.box),
+                    box=n.box,
+                )
         if not vis:
             kids = [it for it in items if isinstance(it, DisplayNode) and it.visible]
             if not kids:
@@ -527,8 +660,11 @@ class Compactor:
             return [d]
         if not named and not d.text and len(kids) == 1 and role not in REF_ROLES:
             only = kids[0]
-            if role in _TAKE_CHILD_TEXT and not only.interactive and not only.ref and only.role in (
-                "paragraph", "text", "generic", "strong", "emphasis", "code", "note"
+            if (
+                role in _TAKE_CHILD_TEXT
+                and not only.interactive
+                and not only.ref
+                and only.role in ("paragraph", "text", "generic", "strong", "emphasis", "code", "note")
             ):
                 d.text = only.text
                 d.children = only.children
@@ -596,9 +732,8 @@ class Compactor:
             run = kids[i:j]
             limit = self.fold_after
             foldable = role in _FOLDABLE or (self.fold_all and role != "…")
-            if foldable and len(run) > limit + 2:
-                if any(is_actionable(k) for k in run):
-                    limit = self.fold_after * self.actionable_fold
+            if foldable and len(run) > limit + 2 and any(is_actionable(k) for k in run):
+                limit = self.fold_after * self.actionable_fold
             if foldable and len(run) > limit + 2:
                 out.extend(run[:limit])
                 rest = run[limit:]

@@ -38,7 +38,7 @@ from .compact import Compactor, DisplayNode, ElementInfo, normalized, public_att
 from .outside import summarize_outside
 from .snapshot import Geometry, Node, add_page_scroll
 
-__all__ = ["TreeText", "render_tree", "emit", "VIEWPORT_BUDGET", "URL_LIMIT"]
+__all__ = ["URL_LIMIT", "VIEWPORT_BUDGET", "TreeText", "emit", "render_tree"]
 
 _ATTR_ORDER = ("level", "checked", "pressed", "selected", "expanded", "disabled", "invalid")
 VIEWPORT_BUDGET = 6500  # characters; a denser viewport is compacted further (see render_tree)
@@ -135,9 +135,14 @@ def _shown_element(compactor: Compactor, d: DisplayNode) -> ElementInfo | None:
     if d.interactive:
         return compactor.elements.get(d.ref)
     return ElementInfo(
-        ref=d.ref, role=d.role, name=d.name, attrs=public_attrs(source.attrs, None),
-        text=d.text, in_viewport=compactor.in_viewport(source.box), box=source.box,
-    )  # fmt: skip
+        ref=d.ref,
+        role=d.role,
+        name=d.name,
+        attrs=public_attrs(source.attrs, None),
+        text=d.text,
+        in_viewport=compactor.in_viewport(source.box),
+        box=source.box,
+    )
 
 
 def _with_options(text: str, options: list[DisplayNode], limit: int) -> str:
@@ -208,6 +213,4 @@ def render_tree(
             text, shown = emit(compactor, roots)
             if len(text) <= budget:
                 break
-    return TreeText(
-        text=text, elements=shown, all_elements=compactor.elements, outside=summarize_outside(compactor, nodes)
-    )
+    return TreeText(text=text, elements=shown, all_elements=compactor.elements, outside=summarize_outside(compactor, nodes))

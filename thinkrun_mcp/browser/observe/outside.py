@@ -60,9 +60,7 @@ def summarize_outside(compactor: Compactor, roots: list[Node]) -> str | None:
             where.append(f"{below} below")
         if other:
             where.append(f"{other} beside/hidden")
-        kinds = ", ".join(
-            f"{c} {_plural(r, c)}" for r, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:4]
-        )
+        kinds = ", ".join(f"{c} {_plural(r, c)}" for r, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:4])
         bits.append(f"{len(compactor.offscreen)} more elements ({', '.join(where)}: {kinds})")
     elif not heads_below and not n_heads_above:
         bits.append("more content " + ("below" if more_below else "above"))

@@ -45,7 +45,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
-__all__ = ["Node", "Snapshot", "Geometry", "GEOMETRY_JS", "parse_snapshot", "add_page_scroll"]
+__all__ = ["GEOMETRY_JS", "Geometry", "Node", "Snapshot", "add_page_scroll", "parse_snapshot"]
 
 _MAX_DEPTH = 120
 
@@ -64,7 +64,7 @@ class Node:
     attrs: dict[str, str | bool] = field(default_factory=dict)
     text: str = ""
     box: tuple[float, float, float, float] | None = None
-    children: list["Node"] = field(default_factory=list)
+    children: list[Node] = field(default_factory=list)
     frame: str | None = None
 
 
@@ -91,7 +91,7 @@ class Geometry:
     page_height: float = 0
 
     @classmethod
-    def from_js(cls, d: dict) -> "Geometry":
+    def from_js(cls, d: dict) -> Geometry:
         """Build from the dict :data:`GEOMETRY_JS` returns (missing keys get defaults)."""
 
         def num(key: str, default: float) -> float:
@@ -99,10 +99,13 @@ class Geometry:
             return float(v) if isinstance(v, int | float) else default
 
         return cls(
-            scroll_x=num("scrollX", 0), scroll_y=num("scrollY", 0),
-            width=num("innerWidth", 1280), height=num("innerHeight", 720),
-            page_width=num("scrollWidth", 0), page_height=num("scrollHeight", 0),
-        )  # fmt: skip
+            scroll_x=num("scrollX", 0),
+            scroll_y=num("scrollY", 0),
+            width=num("innerWidth", 1280),
+            height=num("innerHeight", 720),
+            page_width=num("scrollWidth", 0),
+            page_height=num("scrollHeight", 0),
+        )
 
 
 # Evaluated in the page; its result is what Geometry.from_js reads.
@@ -120,8 +123,23 @@ GEOMETRY_JS = """() => {
 # -- parsing ----------------------------------------------------------------------------
 
 _YAML_ESC = re.compile(r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)", re.S)
-_SIMPLE_ESC = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "0": "\0", '"': '"', "\\": "\\", "/": "/",
-               "e": "\x1b", "a": "\a", "v": "\v", " ": " ", "_": "\xa0", "N": "\x85"}  # fmt: skip
+_SIMPLE_ESC = {
+    "n": "\n",
+    "t": "\t",
+    "r": "\r",
+    "b": "\b",
+    "f": "\f",
+    "0": "\0",
+    '"': '"',
+    "\\": "\\",
+    "/": "/",
+    "e": "\x1b",
+    "a": "\a",
+    "v": "\v",
+    " ": " ",
+    "_": "\xa0",
+    "N": "\x85",
+}
 
 
 def _unescape_match(m: re.Match) -> str:

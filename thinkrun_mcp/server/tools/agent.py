@@ -28,8 +28,10 @@ __all__ = ["TOOLS"]
 
 
 def _task_text(t: TaskInfo) -> str:
-    lines = [f"Task {t.task_id} ({t.backend}) on session {t.session_id}: {t.status}, {t.steps} steps, "
-             f"{t.usage.input_tokens}+{t.usage.output_tokens} tokens"]  # fmt: skip
+    lines = [
+        f"Task {t.task_id} ({t.backend}) on session {t.session_id}: {t.status}, {t.steps} steps, "
+        f"{t.usage.input_tokens}+{t.usage.output_tokens} tokens"
+    ]
     if t.error:
         lines.append(f"Error: {t.error}")
     if t.output is not None:
@@ -48,7 +50,7 @@ def _task_text(t: TaskInfo) -> str:
         "Run a browser task with an LLM (gemini default, or claude). Returns a taskId at once (poll agent_status) "
         "or, with wait=true, the result. secrets: [{match: host pattern, fields: {name: value}}] reach pages, "
         "never the model. "
-        "Example: {\"instruction\": \"Find the price of Blue Widget\", \"startingPoint\": \"https://shop.example\"}"
+        'Example: {"instruction": "Find the price of Blue Widget", "startingPoint": "https://shop.example"}'
     ),
     annotations=ToolAnnotations(openWorldHint=True, destructiveHint=True),
 )
@@ -72,17 +74,28 @@ async def agent_execute(
     rt = runtime_of(ctx)
     # The arguments' limits are TaskRequest's own (the types above); building it runs the checks across fields.
     request = TaskRequest(
-        instruction=instruction, backend=backend, timeout_ms=timeout_ms, session_id=session_id,
-        starting_point=starting_point, avoid_domains=avoid_domains or [], secrets=secrets, output_type=output_type,
-        output_schema=output_schema, max_steps=max_steps, max_input_tokens=max_input_tokens,
-        max_output_tokens=max_output_tokens, terminate_on_completion=terminate_on_completion,
-    )  # fmt: skip
+        instruction=instruction,
+        backend=backend,
+        timeout_ms=timeout_ms,
+        session_id=session_id,
+        starting_point=starting_point,
+        avoid_domains=avoid_domains or [],
+        secrets=secrets,
+        output_type=output_type,
+        output_schema=output_schema,
+        max_steps=max_steps,
+        max_input_tokens=max_input_tokens,
+        max_output_tokens=max_output_tokens,
+        terminate_on_completion=terminate_on_completion,
+    )
     owner = owner_of(ctx)
     submitted = await rt.tasks.submit(owner, request)
     if not wait:
         info = await rt.tasks.status(owner, submitted.task_id)
-        text = (f"Task {info.task_id} is {info.status} on session {info.session_id} with {info.backend}; "
-                "poll agent_status with its taskId.")  # fmt: skip
+        text = (
+            f"Task {info.task_id} is {info.status} on session {info.session_id} with {info.backend}; "
+            "poll agent_status with its taskId."
+        )
         return respond(info, text)
     total = float(max_steps or rt.settings.agent_max_steps)
 

@@ -22,7 +22,7 @@ def _events_text(events: list[PageEvent]) -> str:
 @tool(
     description=(
         "Open a URL (or go back/forward/reload) and return the page observation: elements with refs for "
-        "browser_act. Example: {\"url\": \"https://example.com\"}"
+        'browser_act. Example: {"url": "https://example.com"}'
     ),
     annotations=ToolAnnotations(openWorldHint=True, destructiveHint=False),
 )
@@ -44,8 +44,8 @@ async def browser_navigate(
 
 @tool(
     description=(
-        "The page, compactly: URL, title, tabs, events and the elements in view with refs. scope=\"page\" for "
-        "all of it; instruction ranks elements. Example: {\"instruction\": \"the login button\"}"
+        'The page, compactly: URL, title, tabs, events and the elements in view with refs. scope="page" for '
+        'all of it; instruction ranks elements. Example: {"instruction": "the login button"}'
     ),
     annotations=ToolAnnotations(readOnlyHint=True),
 )
@@ -66,8 +66,8 @@ async def browser_observe(
 @tool(
     description=(
         "Act on an element given by ref, selector or plain-words instruction; returns what happened and the new "
-        "observation. Example: {\"method\": \"fill\", \"ref\": \"e4\", \"value\": \"ada@example.com\"} or "
-        "{\"instruction\": \"click Sign in\"}"
+        'observation. Example: {"method": "fill", "ref": "e4", "value": "ada@example.com"} or '
+        '{"instruction": "click Sign in"}'
     ),
     annotations=ToolAnnotations(openWorldHint=True, destructiveHint=True),
 )
@@ -85,15 +85,22 @@ async def browser_act(
         ),
     ] = None,
     instruction: Annotated[
-        str | None, Field(description='Plain words instead of ref/method: "click Sign in", "type hi into Search".', max_length=2000)
+        str | None,
+        Field(description='Plain words instead of ref/method: "click Sign in", "type hi into Search".', max_length=2000),
     ] = None,
     session_id: OptionalSessionId = None,
     timeout_ms: Annotated[int | None, Field(ge=100, le=120_000)] = None,
 ) -> Annotated[CallToolResult, ActResult]:
     r = await runtime_of(ctx).browser.act(
-        owner_of(ctx), session_id, method=method, ref=ref, selector=selector, value=value, instruction=instruction,
+        owner_of(ctx),
+        session_id,
+        method=method,
+        ref=ref,
+        selector=selector,
+        value=value,
+        instruction=instruction,
         timeout_ms=timeout_ms,
-    )  # fmt: skip
+    )
     target = f" on {r.ref}" if r.ref else (f" on {r.selector!r}" if r.selector else "")
     facts = []
     if r.navigated:
@@ -107,13 +114,13 @@ async def browser_act(
 @tool(
     description=(
         "Read the page or one element (ref/selector) as text, markdown, html, links or table, in parts (cursor). "
-        "With instruction/schema an LLM returns validated JSON. Example: {\"format\": \"table\", \"ref\": \"e40\"}"
+        'With instruction/schema an LLM returns validated JSON. Example: {"format": "table", "ref": "e40"}'
     ),
     annotations=ToolAnnotations(readOnlyHint=True),
 )
 async def browser_extract(
     ctx: Ctx,
-    format: Literal["text", "markdown", "html", "links", "table"] = "markdown",  # noqa: A002
+    format: Literal["text", "markdown", "html", "links", "table"] = "markdown",
     ref: Ref = None,
     selector: Selector = None,
     session_id: OptionalSessionId = None,
@@ -123,9 +130,16 @@ async def browser_extract(
     schema: Annotated[dict[str, Any] | None, Field(description="JSON Schema the result must match.")] = None,
 ) -> Annotated[CallToolResult, ExtractResult]:
     r = await runtime_of(ctx).browser.extract(
-        owner_of(ctx), session_id, format=format, ref=ref, selector=selector, max_chars=max_chars, cursor=cursor,
-        instruction=instruction, schema=schema,
-    )  # fmt: skip
+        owner_of(ctx),
+        session_id,
+        format=format,
+        ref=ref,
+        selector=selector,
+        max_chars=max_chars,
+        cursor=cursor,
+        instruction=instruction,
+        schema=schema,
+    )
     more = f"\n[{r.total_chars} chars in all; continue with cursor={r.cursor}]" if r.cursor is not None else ""
     return respond(r, (r.content or "(empty)") + more)
 
@@ -133,7 +147,7 @@ async def browser_extract(
 @tool(
     description=(
         "Screenshot the viewport, the full page, or one element (ref/selector); saved as an artifact. "
-        "Example: {\"fullPage\": true, \"maxDimension\": 1024}"
+        'Example: {"fullPage": true, "maxDimension": 1024}'
     ),
     annotations=ToolAnnotations(readOnlyHint=True),
 )
@@ -144,7 +158,7 @@ async def browser_screenshot(
     ref: Ref = None,
     selector: Selector = None,
     max_dimension: Annotated[int | None, Field(ge=16, le=8192, description="Longest side in pixels.")] = None,
-    format: Literal["png", "jpeg"] = "png",  # noqa: A002
+    format: Literal["png", "jpeg"] = "png",
 ) -> Annotated[CallToolResult, ScreenshotResult]:
     r, data = await runtime_of(ctx).browser.screenshot(
         owner_of(ctx), session_id, full_page=full_page, ref=ref, selector=selector, max_dimension=max_dimension, format=format

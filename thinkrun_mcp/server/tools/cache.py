@@ -41,9 +41,7 @@ def _header(m: CacheMetadata) -> str:
     ),
     annotations=_READS,
 )
-async def page_cache_html(
-    ctx: Ctx, url: Url, options: HtmlOptions | None = None
-) -> Annotated[CallToolResult, PageHtml]:
+async def page_cache_html(ctx: Ctx, url: Url, options: HtmlOptions | None = None) -> Annotated[CallToolResult, PageHtml]:
     r = await runtime_of(ctx).cache.html(url, options)
     return respond(r, f"{_header(r.metadata)}\n\n{r.html}")
 
@@ -55,9 +53,7 @@ async def page_cache_html(
     ),
     annotations=_READS,
 )
-async def page_cache_text(
-    ctx: Ctx, url: Url, options: TextOptions | None = None
-) -> Annotated[CallToolResult, PageText]:
+async def page_cache_text(ctx: Ctx, url: Url, options: TextOptions | None = None) -> Annotated[CallToolResult, PageText]:
     r = await runtime_of(ctx).cache.text(url, options)
     return respond(r, f"{_header(r.metadata)}\n\n{r.text}")
 

@@ -32,7 +32,7 @@ Limit = Annotated[int, Field(ge=1, le=1000)]
 @tool(
     description=(
         "Open a new isolated browser session (own cookies and storage), optionally at a starting URL and with "
-        "domain rules. Example: {\"startingPoint\": \"https://example.com\", \"avoidDomains\": [\"ads.example.com\"]}"
+        'domain rules. Example: {"startingPoint": "https://example.com", "avoidDomains": ["ads.example.com"]}'
     )
 )
 async def session_create(
@@ -49,15 +49,19 @@ async def session_create(
     rt = runtime_of(ctx)
     if initial_task is not None:
         return await rt.tasks.open_with_task(
-            owner_of(ctx), initial_task, starting_point=starting_point, viewport=viewport,
-            avoid_domains=avoid_domains, allow_domains=allow_domains,
-        )  # fmt: skip
+            owner_of(ctx),
+            initial_task,
+            starting_point=starting_point,
+            viewport=viewport,
+            avoid_domains=avoid_domains,
+            allow_domains=allow_domains,
+        )
     return await rt.browser.create_session(
         owner_of(ctx), starting_point=starting_point, viewport=viewport, avoid_domains=avoid_domains, allow_domains=allow_domains
     )
 
 
-@tool(description="List your sessions, newest first. Example: {\"includeTerminated\": true, \"limit\": 10}", annotations=READ)
+@tool(description='List your sessions, newest first. Example: {"includeTerminated": true, "limit": 10}', annotations=READ)
 async def session_list(
     ctx: Ctx, limit: Annotated[int, Field(ge=1, le=100)] = 30, offset: Offset = 0, include_terminated: bool = False
 ) -> SessionList:
@@ -90,7 +94,7 @@ async def session_health(ctx: Ctx, session_id: SessionId) -> SessionHealth:
 
 
 @tool(
-    description="Console messages of the session; level=error|warn|info|all. Example: {\"sessionId\": \"ses_1\", \"level\": \"error\"}",
+    description='Console messages of the session; level=error|warn|info|all. Example: {"sessionId": "ses_1", "level": "error"}',
     annotations=READ,
 )
 async def session_console(
@@ -104,7 +108,7 @@ async def session_console(
 
 
 @tool(
-    description="Network requests of the session (url, method, status, duration, size, failure). Example: {\"sessionId\": \"ses_1\", \"failedOnly\": true}",
+    description='Network requests of the session (url, method, status, duration, size, failure). Example: {"sessionId": "ses_1", "failedOnly": true}',
     annotations=READ,
 )
 async def session_network(
@@ -121,6 +125,13 @@ async def session_network(
 
 
 TOOLS = [
-    session_create, session_list, session_get, session_close, session_actions, session_artifacts, session_health,
-    session_console, session_network,
-]  # fmt: skip
+    session_create,
+    session_list,
+    session_get,
+    session_close,
+    session_actions,
+    session_artifacts,
+    session_health,
+    session_console,
+    session_network,
+]
