@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     # -- sessions ------------------------------------------------------------------------
     session_idle_seconds: float = Field(default=300, gt=0, description="End a session after this long unused.")
     session_max_seconds: float = Field(default=1200, gt=0, description="End a session after this long in all.")
-    max_sessions: int = Field(default=3, ge=1, le=500, description="Open sessions at once, per client.")
+    max_sessions: int = Field(default=3, ge=1, le=500, description="Open sessions at once, per client (MCP connection).")
     reaper_interval_seconds: float = Field(default=1.0, gt=0, le=60)
     dialog_policy: Literal["dismiss", "accept"] = Field(default="dismiss")
     navigation_timeout_ms: int = Field(default=30_000, ge=1_000, le=300_000)

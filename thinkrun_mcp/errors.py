@@ -44,6 +44,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from .text import clip
+
 __all__ = ["CODES", "ThinkRunError", "http_status", "invalid_input"]
 
 
@@ -125,14 +127,18 @@ def http_status(code: str) -> int:
     return entry.status if entry else 500
 
 
+_CONCEALED = frozenset({"secrets", "fields", "password", "proxy", "api_key", "apikey"})
+
+
 def invalid_input(exc: ValidationError, *, hint: str = "see the tool's input schema") -> ThinkRunError:
     """``invalid_input`` naming each field that failed validation, what was wrong and (briefly) what was given."""
     parts = []
     for err in exc.errors()[:8]:
         loc = ".".join(str(p) for p in err["loc"]) or "arguments"
         value = err.get("input")
-        shown = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
-        if len(shown) > 60:
-            shown = shown[:57] + "…"
+        if any(str(p).lower() in _CONCEALED for p in err["loc"]):
+            shown = type(value).__name__  # a secret (or a field of one) is never echoed back
+        else:
+            shown = clip(repr(value) if not isinstance(value, (dict, list)) else type(value).__name__, 60)
         parts.append(f"{loc}: {err['msg']} (got {shown})" if err["type"] != "missing" else f"{loc}: required")
     return ThinkRunError("invalid_input", "; ".join(parts), hint=hint)

@@ -19,6 +19,7 @@ from tests.support.fakes.steps import act, done, ref_of, rows_of_tables, sign_in
 from tests.support.mcp import call, call_error, text_of
 from tests.support.site import PAGE_SIZE, PRODUCTS, VALID_EMAIL, VALID_PASSWORD
 from tests.support.wait import wait_until
+from thinkrun_mcp.agent import tasks as tasks_module
 from thinkrun_mcp.models import Owner, TaskRequest
 from thinkrun_mcp.store.db import Store
 from thinkrun_mcp.store.tasks import TaskRows
@@ -493,6 +494,29 @@ async def test_finished_task_status_is_read_back_from_the_database(runtime_facto
         info = await rt.tasks.status(Owner.local(), sub.task_id)
     assert info.status == "completed" and info.output == "kept" and info.steps == 2
     assert [s.action for s in info.last_steps] == ["scroll", "done"]
+
+
+async def test_ended_tasks_leave_memory_and_are_read_back_from_the_store(runtime, site, gemini, monkeypatch):
+    monkeypatch.setattr(tasks_module, "KEEP_FINISHED", 1)
+    held_before = runtime.tasks.held()
+    ids = []
+    for output in ("first", "second", "third"):
+        gemini.push(done(output))
+        sub = await runtime.tasks.submit(Owner.local(), TaskRequest(instruction=f"Say {output}"))
+        ids.append(sub.task_id)
+        assert (await runtime.tasks.wait(Owner.local(), sub.task_id)).output == output
+    assert runtime.tasks.held() <= max(held_before, 1)
+    infos = [await runtime.tasks.status(Owner.local(), task_id) for task_id in ids]
+    assert [(i.status, i.output, i.steps) for i in infos] == [("completed", o, 1) for o in ("first", "second", "third")]
+    assert await _code_of(runtime.tasks.status(Owner("someone-else"), ids[0])) == "task_not_found"
+
+
+async def _code_of(coro: Any) -> str:
+    try:
+        await coro
+    except Exception as exc:
+        return getattr(exc, "code", type(exc).__name__)
+    return "no error"
 
 
 async def test_a_stored_task_keeps_its_request_but_no_secret_value(runtime, site, gemini):

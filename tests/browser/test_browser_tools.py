@@ -237,10 +237,17 @@ async def test_act_scroll_to_an_element_by_selector(client, site):
     assert 'button "Button 1"' not in obs(r)
 
 
-async def test_act_scroll_with_a_bad_value_is_invalid_input(client, site):
+@pytest.mark.parametrize("value", ["sideways", "inf", "-inf", "nan"])
+async def test_act_scroll_with_a_bad_value_is_invalid_input(client, site, value):
     await goto(client, site, "scroll.html")
-    err = await call_error(client, "browser_act", {"method": "scroll", "value": "sideways"})
+    err = await call_error(client, "browser_act", {"method": "scroll", "value": value})
     assert error_code(err) == "invalid_input", err
+
+
+async def test_act_scroll_by_an_absurd_distance_is_clamped(client, site):
+    await goto(client, site, "scroll.html")
+    r = await call(client, "browser_act", {"method": "scroll", "value": "1e300"})
+    assert r["method"] == "scroll"
 
 
 async def test_act_uploads_a_file_from_the_upload_folder(client, site, runtime: Runtime):

@@ -6,6 +6,7 @@ session id; nothing above ``browser/`` holds a browser object.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -124,7 +125,7 @@ class RecordingHelp:
     async def rank(
         self, *, url: str, instruction: str, page_text: str, elements: Mapping[str, ElementInfo]
     ) -> list[ElementCandidate]:
-        self.calls.append(("rank", {"url": url, "instruction": instruction}))
+        self.calls.append(("rank", {"url": url, "instruction": instruction, "page_text": page_text, "elements": elements}))
         ref, e = next((r, e) for r, e in elements.items() if e.role == "button")
         return [ElementCandidate(ref=ref, role=e.role, name=e.name, score=1.0, reason="scripted")]
 
@@ -172,3 +173,41 @@ async def test_secrets_added_to_a_session_are_redacted_for_its_owner_only(runtim
     assert runtime.browser.redact(ALICE, alice_session, "pw hunter2-hunter2") == "pw hunter2-hunter2"
     runtime.browser.add_redactions(ALICE, alice_session, {"hunter2-hunter2": "<secret:pw>"})
     assert runtime.browser.redact(ALICE, alice_session, "pw hunter2-hunter2") == "pw <secret:pw>"
+
+
+async def test_model_help_never_sees_a_secret_value_of_the_session(runtime: Runtime, site):
+    model_help = RecordingHelp()
+    browser = BrowserService(runtime.settings, runtime.registry, help=model_help)
+    sid = (await browser.create_session(ALICE, starting_point=site.url("forms.html"))).session_id
+    try:
+        browser.add_redactions(ALICE, sid, {"Double click me": "<secret:label>"})
+        obs = await browser.observe(ALICE, sid, instruction="the button")
+        ((_, seen),) = model_help.calls
+        names = [e.name for e in seen["elements"].values()] + [e.text for e in seen["elements"].values()]
+        assert "<secret:label>" in names and not any("Double click me" in n for n in names)
+        assert "Double click me" not in seen["page_text"] and "Double click me" not in obs.text
+        assert all("Double click me" not in c.name for c in obs.candidates or [])
+    finally:
+        await browser.close_session(ALICE, sid)
+
+
+async def test_secret_values_stay_hidden_after_the_session_ended(runtime: Runtime):
+    sid = (await runtime.browser.create_session(ALICE)).session_id
+    runtime.browser.add_redactions(ALICE, sid, {"s3cret-value": "<secret:pw>"})
+    await runtime.browser.close_session(ALICE, sid)
+    assert runtime.browser.redact(ALICE, sid, "got s3cret-value") == "got <secret:pw>"
+    assert runtime.browser.redact(BOB, sid, "got s3cret-value") == "got s3cret-value"
+
+
+async def test_two_first_calls_at_once_share_one_default_session(runtime: Runtime, site):
+    owner = Owner("dave", client="c1")
+    a, _ = await asyncio.gather(
+        runtime.browser.navigate(owner, None, url=site.url("index.html")),
+        runtime.browser.observe(owner, None),
+    )
+    try:
+        assert a.session_id == (await runtime.browser.navigate(owner, None, url=site.url("forms.html"))).session_id
+        listed = await runtime.history.list(owner, include_terminated=False, limit=100, offset=0)
+        assert [s.session_id for s in listed.sessions] == [a.session_id]
+    finally:
+        await runtime.browser.close_session(owner, a.session_id)

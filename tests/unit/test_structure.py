@@ -9,7 +9,7 @@ import pytest
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-from thinkrun_mcp.browser.errors import RULES, first_line, kind_of, translate
+from thinkrun_mcp.browser.errors import RULES, SIGNALS, first_line, is_signal, kind_of, translate
 
 PACKAGE = Path(__file__).resolve().parents[2] / "thinkrun_mcp"
 
@@ -31,6 +31,14 @@ def _modules(*folders: str) -> list[Path]:
     return [p for f in folders for p in sorted((PACKAGE / f).rglob("*.py"))]
 
 
+def test_no_module_is_much_over_500_lines_without_saying_why():
+    for path in PACKAGE.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        if text.count("\n") > 520:
+            doc = (ast.get_docstring(ast.parse(text)) or "").lower()
+            assert "500 lines" in doc or "lines on purpose" in doc, f"{path.relative_to(PACKAGE)} is long and does not say why"
+
+
 @pytest.mark.parametrize("path", _modules("server", "agent"), ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_front_ends_and_the_agent_hold_no_browser_objects(path: Path):
     imported = _imports(path)
@@ -48,14 +56,30 @@ def test_nothing_outside_browser_reads_the_registrys_internals(path: Path):
     assert "registry._" not in text and "._sessions" not in text
 
 
-FOUNDATION = ("config.py", "errors.py", "models.py", "urls.py", "text.py", "ids.py", "schema.py")
+FOUNDATION = [
+    *(PACKAGE / name for name in ("config.py", "errors.py", "urls.py", "text.py", "ids.py", "schema.py")),
+    *_modules("models"),
+]
 
 
-@pytest.mark.parametrize("name", FOUNDATION)
-def test_the_foundation_imports_no_layer_above_it(name: str):
+def _package_imports(path: Path) -> set[str]:
+    """The thinkrun_mcp modules ``path`` imports, as dotted names below the package ("browser.service")."""
+    here = list(path.relative_to(PACKAGE).with_suffix("").parts)[:-1]
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = here[: len(here) - (node.level - 1)] if node.level > 1 else here
+            out.add(".".join([*base, *(node.module or "").split(".")]).strip("."))
+        elif isinstance(node, ast.ImportFrom | ast.Import):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+            out.update(n.removeprefix("thinkrun_mcp.") for n in names if n.startswith("thinkrun_mcp."))
+    return out
+
+
+@pytest.mark.parametrize("path", FOUNDATION, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_the_foundation_imports_no_layer_above_it(path: Path):
     layers = ("browser", "cache", "agent", "server", "store", "runtime")
-    imported = _imports(PACKAGE / name)
-    assert not [n for n in imported if n.startswith(".") and n.lstrip(".").split(".")[0] in layers]
+    assert not [n for n in _package_imports(path) if n.split(".")[0] in layers]
 
 
 @pytest.mark.parametrize("path", _modules("store"), ids=lambda p: str(p.relative_to(PACKAGE)))
@@ -113,3 +137,23 @@ def test_every_rule_has_a_known_code():
     from thinkrun_mcp.errors import CODES
 
     assert all(rule.code in CODES for rule in RULES)
+
+
+@pytest.mark.parametrize(
+    ("message", "signal"),
+    [
+        ("Page.goto: Download is starting", "download_started"),
+        ("Navigation to x is interrupted by another navigation to y", "navigation_interrupted"),
+        ("Execution context was destroyed, most likely because of a navigation", "context_destroyed"),
+        ('Keyboard.press: Unknown key: "Entr"', "unknown_key"),
+        ("Error: Element is not a <select> element", "not_a_select"),
+        ('Unexpected token "#" while parsing selector "##x"', "bad_selector"),
+    ],
+)
+def test_playwright_messages_a_caller_handles_itself_are_recognised_from_one_table(message: str, signal: str):
+    assert is_signal(PlaywrightError(message), signal)
+    assert [name for name in SIGNALS if name != signal and is_signal(message, name)] in (
+        [],
+        ["bad_selector"],
+        ["context_destroyed"],
+    )

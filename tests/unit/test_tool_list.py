@@ -22,3 +22,29 @@ async def test_tool_list_is_compact_and_every_tool_is_described(tmp_path: Path) 
     assert all(t.description and t.description.strip() for t in tools), [t.name for t in tools if not t.description]
     assert all(t.input_schema.get("type") == "object" for t in tools)
     assert len(wire) < 15_000, f"tools/list is {len(wire)} characters"
+
+
+async def test_an_unknown_tool_is_invalid_input_naming_the_closest_tool(tmp_path: Path) -> None:
+    async with held_client(create_server(runtime=Runtime(make_settings(tmp_path)))) as client:
+        result = await client.call_tool("browser_navigat", {"url": "https://example.com"})
+    text = result.content[0].text
+    assert result.is_error and text.startswith("invalid_input: there is no tool 'browser_navigat'")
+    assert "did you mean 'browser_navigate'?" in text
+
+
+async def test_arguments_are_checked_before_the_tool_runs(tmp_path: Path) -> None:
+    # The runtime is never started: a tool that ran would fail with internal_error, not invalid_input.
+    async with held_client(create_server(runtime=Runtime(make_settings(tmp_path)))) as client:
+        wrong_type = await client.call_tool("browser_observe", {"maxChars": "lots"})
+        unknown = await client.call_tool("browser_observe", {"max_chars": 900})
+    assert wrong_type.content[0].text.startswith("invalid_input: maxChars:")
+    assert unknown.content[0].text.startswith("invalid_input: browser_observe got unknown argument 'max_chars'")
+
+
+async def test_a_secret_value_of_the_wrong_type_is_not_echoed_in_the_error(tmp_path: Path) -> None:
+    async with held_client(create_server(runtime=Runtime(make_settings(tmp_path)))) as client:
+        result = await client.call_tool(
+            "agent_execute", {"instruction": "x", "secrets": [{"match": "a.example", "fields": {"password": 987654321}}]}
+        )
+    text = result.content[0].text
+    assert result.is_error and text.startswith("invalid_input:") and "987654321" not in text

@@ -29,12 +29,13 @@ from urllib.parse import urlsplit
 
 from ..browser.actions import model_methods
 from ..browser.instruction import Resolution
-from ..browser.observe import ElementInfo, paginate
+from ..browser.observe import ElementInfo
 from ..config import Settings
 from ..errors import ThinkRunError
 from ..models import ElementCandidate
 from ..schema import compile_schema, first_error
 from ..store.tasks import ActCacheRows
+from ..text import paginate
 from .backends import Backends, ToolSpec, Turn
 
 __all__ = ["Assist"]

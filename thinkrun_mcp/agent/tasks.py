@@ -24,7 +24,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..browser.history import ts
 from ..browser.service import BrowserService
 from ..config import Settings
 from ..errors import ThinkRunError
@@ -41,6 +40,7 @@ from ..models import (
     TaskSubmitted,
     TokenUsage,
     Viewport,
+    ts,
 )
 from ..store.tasks import TaskRows
 from ..urls import normalize_url
@@ -128,10 +128,9 @@ class TaskManager:
 
         if request.session_id:
             session_id = request.session_id
+            await self.browser.check_open(owner, session_id)
             if starting_point:
                 await self.browser.check_url(owner, session_id, starting_point)
-            else:
-                await self.browser.check_url(owner, session_id, "about:blank")  # that it exists, is open and is the owner's
             terminate = bool(request.terminate_on_completion)
         else:
             created = await self.browser.create_session(
@@ -162,21 +161,27 @@ class TaskManager:
             terminate=terminate,
             created_at=time.time(),
         )
+        if session_id in self._queues and self._queues[session_id][0].locked():
+            task.status = TaskStatus.PENDING
+        try:
+            await self.rows.insert(
+                task_id=task.id,
+                session_id=session_id,
+                owner_id=owner.id,
+                status=task.status,
+                backend=backend,
+                model=model,
+                instruction=request.instruction,
+                params={**request.model_dump(by_alias=True, mode="json"), "secrets": secrets.public()},  # no secret values
+                created_at=task.created_at,
+            )
+        except BaseException:
+            if not request.session_id:  # the session made for this task would be left open, unused
+                await self.browser.end_session(owner, session_id, SessionStatus.FAILED, "its task could not be recorded")
+            raise
+        # From here to the runner nothing awaits: the queue's count and the task are registered together.
         queue, users = self._queues.get(session_id) or (asyncio.Lock(), 0)
         self._queues[session_id] = (queue, users + 1)
-        if queue.locked():
-            task.status = TaskStatus.PENDING
-        await self.rows.insert(
-            task_id=task.id,
-            session_id=session_id,
-            owner_id=owner.id,
-            status=task.status,
-            backend=backend,
-            model=model,
-            instruction=request.instruction,
-            params={**request.model_dump(by_alias=True, mode="json"), "secrets": secrets.public()},  # no secret values
-            created_at=task.created_at,
-        )
         self._tasks[task.id] = task
         task.runner = asyncio.create_task(self._run(task, queue, starting_point), name=f"thinkrun-{task.id}")
         return TaskSubmitted(task_id=task.id, session_id=session_id, status=TaskStatus.STARTING, backend=backend)
@@ -355,6 +360,10 @@ class TaskManager:
                 log.debug("task step listener failed", exc_info=True)
 
     # -- reading, cancelling, waiting -----------------------------------------------------
+
+    def held(self) -> int:
+        """Tasks held in memory: running, queued, and the newest ended ones (the rest are read from the store)."""
+        return len(self._tasks)
 
     def _own(self, owner: Owner, task_id: str) -> _Task | None:
         task = self._tasks.get(task_id)

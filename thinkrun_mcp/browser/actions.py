@@ -21,7 +21,7 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Locator, Page
 
 from ..errors import ThinkRunError
-from .errors import first_line
+from .errors import first_line, is_signal, kind_of
 
 if TYPE_CHECKING:
     from .session import BrowserSession
@@ -90,6 +90,7 @@ METHODS: tuple[str, ...] = tuple(ACT_METHODS)
 
 _REF = re.compile(r"^(?:f\d+)?e\d+$")
 _MAX_WAIT_MS = 60_000
+_MAX_SCROLL_PX = 1_000_000
 
 
 def model_methods() -> list[str]:
@@ -200,7 +201,7 @@ async def perform(
             else:
                 await page.keyboard.press(value or "")
         except PlaywrightError as exc:
-            if "Unknown key" in str(exc):
+            if is_signal(exc, "unknown_key"):
                 raise ThinkRunError(
                     "invalid_input", f"unknown key {value!r}", hint='keys look like "Enter", "Tab", "ArrowDown", "Control+A"'
                 ) from exc
@@ -243,8 +244,7 @@ async def _select(target: Locator, value: str, timeout: int) -> dict[str, Any]:
     try:
         chosen = await target.select_option(label=value, timeout=timeout)
     except PlaywrightError as exc:
-        msg = str(exc)
-        if "not a <select>" in msg:
+        if is_signal(exc, "not_a_select"):
             raise ThinkRunError(
                 "action_failed",
                 "select works on <select> elements; this element is a custom widget",
@@ -281,8 +281,8 @@ async def _scroll(page: Page, target: Locator | None, value: str | None, timeout
         dx, dy = int(size["width"] * 0.8) * (1 if v == "right" else -1), 0
     else:
         try:
-            dx, dy = 0, int(float(v))
-        except ValueError as exc:
+            dx, dy = 0, max(-_MAX_SCROLL_PX, min(_MAX_SCROLL_PX, int(float(v))))
+        except (ValueError, OverflowError) as exc:  # "ten", "nan", "inf"
             raise ThinkRunError(
                 "invalid_input",
                 f"cannot scroll {value!r}",
@@ -315,7 +315,7 @@ async def _wait(page: Page, value: str, timeout: int) -> dict[str, Any]:
     try:
         await page.locator(selector).first.wait_for(state="visible", timeout=timeout)
     except PlaywrightError as exc:
-        if "Timeout" in str(exc):
+        if kind_of(exc) == "timeout":
             raise
         raise ThinkRunError(
             "invalid_input",

@@ -17,7 +17,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from ..errors import ThinkRunError
 
-__all__ = ["RULES", "Rule", "first_line", "kind_of", "translate"]
+__all__ = ["RULES", "SIGNALS", "Rule", "first_line", "is_signal", "kind_of", "translate"]
 
 _NET_ERROR = re.compile(r"net::ERR_[A-Z_0-9]+|NS_ERROR_[A-Z_]+")
 _API_PREFIX = re.compile(r"^\w+\.\w+: ")  # "Locator.click: Timeout…" → "Timeout…"
@@ -50,6 +50,23 @@ RULES: tuple[Rule, ...] = (
 # fmt: on
 _OTHER = Rule("other", "action_failed", None, "{what} failed: {detail}", None)
 _BY_KIND = {rule.kind: rule for rule in (*RULES, _OTHER)}
+
+
+# What some Playwright messages tell a caller that handles them itself (retry, read on, explain):
+# the same table idea, for messages that are not failures to report as they are.
+SIGNALS: dict[str, re.Pattern[str]] = {
+    "download_started": re.compile(r"Download is starting"),  # a navigation turned into a download
+    "navigation_interrupted": re.compile(r"interrupted by another navigation"),
+    "context_destroyed": re.compile(r"context was destroyed|navigat", re.IGNORECASE),  # the page navigated meanwhile
+    "unknown_key": re.compile(r"Unknown key"),
+    "not_a_select": re.compile(r"not a <select>"),
+    "bad_selector": re.compile(r"selector|unexpected token|parsing", re.IGNORECASE),
+}
+
+
+def is_signal(exc: BaseException | str, name: str) -> bool:
+    """Whether Playwright's message says what :data:`SIGNALS` calls ``name``."""
+    return bool(SIGNALS[name].search(str(exc)))
 
 
 def first_line(exc: BaseException) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, datetime
 
 from ..errors import ThinkRunError
 from ..models import (
@@ -22,12 +21,13 @@ from ..models import (
     SessionList,
     SessionSummary,
     Viewport,
+    ts,
 )
 from ..store.records import ArtifactRow, Records
 from ..store.sessions import SessionRow, SessionRows
 from .registry import SessionRegistry
 
-__all__ = ["SessionHistory", "ts"]
+__all__ = ["SessionHistory"]
 
 _LEVELS = {
     "error": ("error",),
@@ -38,10 +38,6 @@ _LEVELS = {
     "debug": None,
     "all": None,
 }
-
-
-def ts(value: float | None) -> datetime | None:
-    return datetime.fromtimestamp(value, UTC) if value is not None else None
 
 
 class SessionHistory:

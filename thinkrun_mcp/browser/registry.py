@@ -17,6 +17,7 @@ goes through the id-based :class:`~thinkrun_mcp.browser.service.BrowserService`.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import time
 from typing import Any, Protocol
@@ -37,6 +38,8 @@ from .session import BrowserSession
 __all__ = ["Ended", "SessionRegistry", "describe_end"]
 
 log = logging.getLogger(__name__)
+
+_ENDED_SECRETS_KEPT = 256  # ended sessions whose secret values are still hidden from late reports
 
 
 class Ended(Protocol):
@@ -68,6 +71,8 @@ class SessionRegistry:
         self._sessions: dict[str, BrowserSession] = {}
         self._defaults: dict[str, str] = {}
         self._create_lock = asyncio.Lock()
+        self._default_locks: dict[str, asyncio.Lock] = {}
+        self._ended_secrets: collections.OrderedDict[str, tuple[str, dict[str, str]]] = collections.OrderedDict()
         self._reaper: asyncio.Task[None] | None = None
         engine.on_disconnect(self._browser_lost)
 
@@ -113,7 +118,7 @@ class SessionRegistry:
         policy = policy or UrlPolicy.from_settings(self.settings)
         options = {"avoidDomains": list(policy.avoid), "allowDomains": list(policy.allow), **(options or {})}
         async with self._create_lock:
-            open_now = self.open_sessions(owner)
+            open_now = [s for s in self.open_sessions(owner) if s.client == owner.default_key]
             if len(open_now) >= self.settings.max_sessions:
                 ids = ", ".join(s.id for s in open_now)
                 raise ThinkRunError(
@@ -124,6 +129,7 @@ class SessionRegistry:
             session = BrowserSession(
                 session_id=new_id("ses"),
                 owner_id=owner.id,
+                client=owner.default_key,
                 settings=self.settings,
                 policy=policy,
                 rows=self.rows,
@@ -168,6 +174,18 @@ class SessionRegistry:
         """The session with this id while it is in memory (open, or ending), whoever owns it."""
         return self._sessions.get(session_id)
 
+    def redact(self, owner: Owner, session_id: str, text: str) -> str:
+        """``text`` with the secret values of the owner's session replaced, also shortly after it ended."""
+        session = self._sessions.get(session_id)
+        if session is not None:
+            return session.redact(text) if session.owner_id == owner.id else text
+        owner_id, secrets = self._ended_secrets.get(session_id, ("", {}))
+        if owner_id != owner.id:
+            return text
+        for value, label in secrets.items():
+            text = text.replace(value, label)
+        return text
+
     def busy(self, session_id: str) -> int:
         """Calls or tasks in flight in an open session (0 when it is not open)."""
         session = self._sessions.get(session_id)
@@ -193,13 +211,16 @@ class SessionRegistry:
 
     async def default(self, owner: Owner) -> BrowserSession:
         """The client's default session, created on first use (and again after it ends)."""
-        sid = self._defaults.get(owner.default_key)
-        session = self._sessions.get(sid) if sid else None
-        if session is not None and session.is_open:
+        # One lock per client: two first calls at once must not open two default sessions.
+        lock = self._default_locks.setdefault(owner.default_key, asyncio.Lock())
+        async with lock:
+            sid = self._defaults.get(owner.default_key)
+            session = self._sessions.get(sid) if sid else None
+            if session is not None and session.is_open:
+                return session
+            session = await self.create(owner, options={"default": True})
+            self._defaults[owner.default_key] = session.id
             return session
-        session = await self.create(owner, options={"default": True})
-        self._defaults[owner.default_key] = session.id
-        return session
 
     async def resolve(self, owner: Owner, session_id: str | None) -> BrowserSession:
         """``session_id`` of this owner, or the owner's default session when it is None."""
@@ -228,6 +249,10 @@ class SessionRegistry:
             dropped=session.dropped,
         )
         self._sessions.pop(session.id, None)
+        if session.secrets:  # an agent task may still report after its session ended: keep hiding its values
+            self._ended_secrets[session.id] = (session.owner_id, dict(session.secrets))
+            while len(self._ended_secrets) > _ENDED_SECRETS_KEPT:
+                self._ended_secrets.popitem(last=False)
         log.info("session %s %s: %s", session.id, status, reason)
 
     def _browser_lost(self, reason: str) -> None:

@@ -9,6 +9,11 @@ Each browser operation takes the session's lock (work inside a session is
 serialized), marks the session used, records one action row with its duration
 and outcome, and turns Playwright's exceptions into coded errors
 (``browser/errors.py``).
+
+One class, a little over 500 lines on purpose: it is the browser layer's whole
+id-based API, and its operations share one wrapper (``_run``: lock, action
+record, error translation); the observation lives in ``view.py``, element help
+in ``help.py``, the actions in ``actions.py``.
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ from ..text import paginate
 from ..urls import normalize_url
 from . import actions
 from .capture import capture, fit_image
-from .errors import translate
+from .errors import is_signal, translate
 from .extract import ExtractFormat, read_content
 from .help import ModelHelp, parse_act_instruction, rank_by_name, resolve_by_name
 from .instruction import Resolution
@@ -74,7 +79,7 @@ class BrowserService:
 
     def __init__(self, settings: Settings, registry: SessionRegistry, *, help: ModelHelp | None = None):
         self.settings = settings
-        self.registry = registry
+        self._registry = registry
         self.help = help
 
     def _model(self) -> ModelHelp | None:
@@ -97,7 +102,7 @@ class BrowserService:
         if starting_point is not None:
             starting_point = normalize_url(starting_point)
             await policy.check(starting_point)  # before anything is created
-        session = await self.registry.create(
+        session = await self._registry.create(
             owner, viewport=(viewport.width, viewport.height) if viewport else None, policy=policy, options=options
         )
         created = SessionCreated(
@@ -115,36 +120,39 @@ class BrowserService:
 
     async def close_session(self, owner: Owner, session_id: str) -> SessionClosed:
         """End a session at its owner's request; its history stays readable."""
-        session = await self.registry.get(owner, session_id)
-        await self.registry.end(session, SessionStatus.TERMINATED, "closed by client")
+        session = await self._registry.get(owner, session_id)
+        await self._registry.end(session, SessionStatus.TERMINATED, "closed by client")
         return SessionClosed(success=True, message="Session terminated", session_id=session.id, status=session.status)
 
     async def end_session(self, owner: Owner, session_id: str, status: SessionStatus, reason: str) -> None:
         """End a session with a status and reason (an agent task finishing); nothing when it has ended already."""
-        session = self.registry.live(session_id)
+        session = self._registry.live(session_id)
         if session is not None and session.owner_id == owner.id:
-            await self.registry.end(session, status, reason)
+            await self._registry.end(session, status, reason)
+
+    async def check_open(self, owner: Owner, session_id: str) -> None:
+        """``session_not_found`` / ``session_closed`` unless the owner's session is open."""
+        await self._registry.get(owner, session_id)
 
     async def check_url(self, owner: Owner, session_id: str, url: str) -> None:
         """``url_blocked`` when the session's URL rules refuse ``url``."""
-        session = await self.registry.get(owner, session_id)
+        session = await self._registry.get(owner, session_id)
         await session.policy.check(url)
 
     async def page_url(self, owner: Owner, session_id: str) -> str:
         """The active tab's URL as the page has it (not redacted: for filling secrets in, never for a model)."""
-        session = await self.registry.get(owner, session_id)
+        session = await self._registry.get(owner, session_id)
         return (await session.page()).url
 
     def add_redactions(self, owner: Owner, session_id: str, redactions: dict[str, str]) -> None:
         """Values to replace by labels in everything the session records or returns (an agent task's secrets)."""
-        session = self.registry.live(session_id)
+        session = self._registry.live(session_id)
         if session is not None and session.owner_id == owner.id:
             session.add_redactions(redactions)
 
     def redact(self, owner: Owner, session_id: str, text: str) -> str:
-        """``text`` with the session's secret values replaced by their labels."""
-        session = self.registry.live(session_id)
-        return session.redact(text) if session is not None and session.owner_id == owner.id else text
+        """``text`` with the session's secret values replaced by their labels (also shortly after it ended)."""
+        return self._registry.redact(owner, session_id, text)
 
     @asynccontextmanager
     async def in_use(self, owner: Owner, session_id: str, *, avoid_domains: Iterable[str] = ()) -> AsyncIterator[None]:
@@ -153,14 +161,14 @@ class BrowserService:
         The idle reaper leaves it alone meanwhile, and ``avoid_domains`` are added to
         its URL rules until the block ends.
         """
-        session = await self.registry.get(owner, session_id)
+        session = await self._registry.get(owner, session_id)
         avoid = tuple(avoid_domains)
         before = session.policy
-        if avoid and not all(p in before.avoid for p in avoid):
-            session.policy = before.with_avoided(avoid)
-            await session.ensure_route()
         session.busy += 1
         try:
+            if avoid and not all(p in before.avoid for p in avoid):
+                session.policy = before.with_avoided(avoid)
+                await session.ensure_route()
             yield
         finally:
             session.busy -= 1
@@ -182,7 +190,7 @@ class BrowserService:
         The action is logged under ``details["method"]`` when there is one (act's method is
         known only after an instruction is resolved), else under ``type``.
         """
-        session = await self.registry.resolve(owner, session_id)
+        session = await self._registry.resolve(owner, session_id)
         session.busy += 1
         try:
             async with session.lock:
@@ -259,11 +267,11 @@ class BrowserService:
                             response = await page.goto(url or "", wait_until=wait_until, timeout=timeout)
                         except PlaywrightError as exc:
                             # A navigation started earlier (an abandoned action, a page script) won the race: once more.
-                            if "interrupted by another navigation" not in str(exc):
+                            if not is_signal(exc, "navigation_interrupted"):
                                 raise
                             response = await page.goto(url or "", wait_until=wait_until, timeout=timeout)
                     except PlaywrightError as exc:
-                        if "Download is starting" not in str(exc):
+                        if not is_signal(exc, "download_started"):
                             raise
                 elif action == "back":
                     response = await page.go_back(wait_until=wait_until, timeout=timeout)
@@ -317,11 +325,11 @@ class BrowserService:
                         url=session.redact(page.url),
                         instruction=instruction,
                         page_text=session.redact(tree.text),
-                        elements=tree.all_elements,
+                        elements=session.redact_elements(tree.all_elements),
                     )
                 else:
-                    elements = list(session.last_tree.all_elements.values()) if session.last_tree else []
-                    obs.candidates = rank_by_name(instruction, elements)
+                    elements = session.redact_elements(session.last_tree.all_elements) if session.last_tree else {}
+                    obs.candidates = rank_by_name(instruction, list(elements.values()))
                 if obs.candidates:
                     lines = "\n".join(f'- {c.role} "{c.name}" [ref={c.ref}] score={c.score:g}' for c in obs.candidates)
                     obs.text = f"Best matches for {instruction!r}:\n{lines}\n\n{obs.text}"
@@ -412,13 +420,13 @@ class BrowserService:
         tree, _ = await compact_tree(page, "page", timeout_ms=self.settings.action_timeout_ms)
         model = self._model()
         if model is None:
-            return resolve_by_name(instruction, list(tree.all_elements.values()), method)
+            return resolve_by_name(instruction, list(session.redact_elements(tree.all_elements).values()), method)
         return await model.choose(
             url=session.redact(page.url),
             instruction=instruction,
             method=method,
             page_text=session.redact(tree.text),
-            elements=tree.all_elements,
+            elements=session.redact_elements(tree.all_elements),
         )
 
     async def extract(
@@ -455,7 +463,13 @@ class BrowserService:
                 data = await model.extract(url=url, instruction=instruction, schema=schema, content=session.redact(content))
                 text = session.redact(json.dumps(data, ensure_ascii=False, indent=1))
                 return ExtractResult(
-                    session_id=session.id, url=url, format="json", content=text, total_chars=len(text), cursor=None, data=data
+                    session_id=session.id,
+                    url=url,
+                    format="json",
+                    content=text,
+                    total_chars=len(text),
+                    cursor=None,
+                    data=session.redact_data(data),
                 )
             content, data = await read_content(page, target, format)
             content = session.redact(content)
@@ -467,7 +481,7 @@ class BrowserService:
                 content=piece,
                 total_chars=len(content),
                 cursor=next_cursor,
-                data=data if (data is not None and cursor == 0 and next_cursor is None) else None,
+                data=session.redact_data(data) if (data is not None and cursor == 0 and next_cursor is None) else None,
             )
 
         details = {"format": format, "ref": ref, "selector": selector, "cursor": cursor}

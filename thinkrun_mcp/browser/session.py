@@ -14,9 +14,12 @@ service layer (``service.py``) takes it around each tool call.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import logging
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +32,7 @@ from ..ids import new_id
 from ..models import OPEN_STATUSES, PageEvent, SessionStatus
 from ..text import clip
 from .guard import guard
+from .observe import ElementInfo
 from .policy import UrlPolicy
 
 if TYPE_CHECKING:
@@ -74,6 +78,7 @@ class BrowserSession:
         *,
         session_id: str,
         owner_id: str,
+        client: str = "",
         settings: Settings,
         policy: UrlPolicy,
         rows: SessionRows,
@@ -83,6 +88,7 @@ class BrowserSession:
     ):
         self.id = session_id
         self.owner_id = owner_id
+        self.client = client or owner_id  # the owner's client that created it: the per-client cap counts by it
         self.settings = settings
         self.policy = policy
         self.rows = rows
@@ -241,6 +247,18 @@ class BrowserSession:
             if value in text:
                 text = text.replace(value, label)
         return text
+
+    def redact_data(self, data: Any) -> Any:
+        """JSON-like ``data`` (extracted links, tables) with secret values replaced, at any depth."""
+        if not self.secrets or data is None:
+            return data
+        return json.loads(self.redact(json.dumps(data, ensure_ascii=False)))
+
+    def redact_elements(self, elements: Mapping[str, ElementInfo]) -> Mapping[str, ElementInfo]:
+        """Elements whose names and texts show no secret value (what element help may see)."""
+        if not self.secrets:
+            return elements
+        return {ref: dataclasses.replace(e, name=self.redact(e.name), text=self.redact(e.text)) for ref, e in elements.items()}
 
     def _on_console(self, msg: ConsoleMessage) -> None:
         level = msg.type

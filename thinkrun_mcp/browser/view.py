@@ -17,6 +17,7 @@ from playwright.async_api import Page
 
 from ..config import Settings
 from ..models import Observation, PageEvent
+from .errors import is_signal
 from .observe import GEOMETRY_JS, Geometry, TreeText, paginate, parse_snapshot, render_tree
 from .session import BrowserSession
 
@@ -45,6 +46,7 @@ async def observation(
         tree = session.last_tree
     else:
         tree, title = await compact_tree(page, scope, timeout_ms=settings.action_timeout_ms)
+        title = session.redact(title)
         session.last_tree = tree
         session.title = title
         session.current_url = session.redact(page.url)
@@ -82,7 +84,7 @@ async def compact_tree(page: Page, scope: Scope, *, timeout_ms: int) -> tuple[Tr
             break
         except PlaywrightError as exc:
             # The page navigated under us ("Execution context was destroyed"): wait for the new one once.
-            if attempt == 2 or page.is_closed() or ("context was destroyed" not in str(exc) and "navigat" not in str(exc)):
+            if attempt == 2 or page.is_closed() or not is_signal(exc, "context_destroyed"):
                 raise
             try:
                 await page.wait_for_load_state("domcontentloaded", timeout=timeout_ms)

@@ -20,7 +20,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from ..browser.capture import MAX_FULL_PAGE_HEIGHT, capture, fit_image
 from ..browser.engine import BrowserEngine
-from ..browser.errors import first_line, translate
+from ..browser.errors import first_line, is_signal, translate
 from ..browser.extract import read_content
 from ..browser.policy import UrlPolicy
 from ..config import Settings
@@ -107,7 +107,7 @@ class _Render:
         try:
             response = await page.goto(req.url, wait_until="load", timeout=self.remaining_ms())
         except PlaywrightError as exc:
-            if "Download is starting" not in str(exc):
+            if not is_signal(exc, "download_started"):
                 raise self._failure(exc) from None
             response, downloaded = None, True
             self.lane.reusable = False
@@ -163,7 +163,7 @@ class _Render:
             ) from None
         except PlaywrightError as exc:
             first = first_line(exc)
-            if "selector" in first.lower() or "unexpected token" in first.lower() or "parsing" in first.lower():
+            if is_signal(first, "bad_selector"):
                 raise ThinkRunError(
                     "invalid_input",
                     f"waitFor {target!r} is not a valid selector: {first}",

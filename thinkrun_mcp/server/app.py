@@ -145,10 +145,18 @@ class ThinkRunMCP(MCPServer[Runtime]):
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Context | None = None) -> Any:
         definition = self._tool_defs.get(name)
-        if definition is not None:
-            problem = check_arguments(definition, arguments)
-            if problem is not None:
-                return error_result(problem)
+        if definition is None:
+            close = difflib.get_close_matches(name, sorted(self._tool_defs), n=1)
+            return error_result(
+                ThinkRunError(
+                    "invalid_input",
+                    f"there is no tool {name[:100]!r}" + (f" (did you mean {close[0]!r}?)" if close else ""),
+                    hint="tools/list names every tool",
+                )
+            )
+        problem = check_arguments(definition, arguments)
+        if problem is not None:
+            return error_result(problem)
         return await super().call_tool(name, arguments, context)
 
 
@@ -294,21 +302,23 @@ def runtime_of(ctx: Ctx) -> Runtime:
 
 
 def owner_of(ctx: Ctx) -> Owner:
-    """Who is calling, for ownership, default sessions and the cap.
+    """Who is calling: the owner (sessions, tasks) and which of its clients (default session, cap).
 
-    stdio has one client per process; a streamable-HTTP client in a stateful
-    session is its ``mcp-session-id``; a stateless HTTP client is known only
-    by the client name it declares.
+    Without API keys there is one local owner, as DESIGN.md says for loopback; its
+    clients are told apart for their default sessions and the per-client cap: stdio
+    has one client per process, a streamable-HTTP client in a stateful session is
+    its ``mcp-session-id``, a stateless HTTP client is known only by the client name
+    it declares.
     """
     headers = ctx.headers
     if headers:
         sid = headers.get("mcp-session-id")
         if sid:
-            return Owner(f"mcp:{sid}")
+            return Owner("local", client=f"mcp:{sid}")
         meta = ctx.request_context.meta or {}
         info = meta.get("io.modelcontextprotocol/clientInfo") if isinstance(meta, dict) else None
         name = info.get("name") if isinstance(info, dict) else None
-        return Owner(f"http:{name or 'anonymous'}")
+        return Owner("local", client=f"http:{name or 'anonymous'}")
     return Owner.local()
 
 

@@ -6,6 +6,8 @@ from typing import Annotated
 
 from pydantic import Field
 
+from ..models import DomainList
+
 __all__ = ["Cursor", "Domains", "MaxChars", "Offset", "OptionalSessionId", "Ref", "Selector", "SessionId", "TaskId", "Url"]
 
 SessionId = Annotated[str, Field(min_length=1, max_length=100)]
@@ -17,4 +19,4 @@ Selector = Annotated[str | None, Field(description="CSS/Playwright selector.", m
 MaxChars = Annotated[int | None, Field(ge=500, le=200_000)]
 Cursor = Annotated[int, Field(ge=0, description="A previous result's cursor, to read on.")]
 Offset = Annotated[int, Field(ge=0, le=10_000_000)]
-Domains = Annotated[list[Annotated[str, Field(max_length=253)]] | None, Field(max_length=200)]
+Domains = DomainList | None  # the same limits as a task request's avoidDomains

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from ...errors import ThinkRunError
 from ..keys import api_key, backend_status
@@ -12,8 +12,6 @@ if TYPE_CHECKING:
     from ...config import Settings
 
 __all__ = ["Backend", "Backends", "ModelReply", "ToolCall", "ToolResult", "ToolSpec", "Turn"]
-
-BackendName = Literal["gemini", "claude"]
 
 
 class Backends:

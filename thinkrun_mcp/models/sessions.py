@@ -1,0 +1,139 @@
+"""Sessions and what they record: states, details, lists, action/console/network/artifact entries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import (
+    Field,
+)
+
+from .base import Model, Viewport
+
+
+class SessionStatus(StrEnum):
+    """A session's state: ``creating → running → completed | terminated | failed``; ``orphaned`` when the browser is lost."""
+
+    CREATING = "creating"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    TERMINATED = "terminated"
+    FAILED = "failed"
+    ORPHANED = "orphaned"
+
+    @property
+    def is_open(self) -> bool:
+        return self in OPEN_STATUSES
+
+
+OPEN_STATUSES: frozenset[SessionStatus] = frozenset({SessionStatus.CREATING, SessionStatus.RUNNING})
+
+
+# -- sessions ------------------------------------------------------------------------------
+
+
+class SessionSummary(Model):
+    session_id: str
+    status: SessionStatus
+    current_url: str | None = None
+    title: str | None = None
+    created_at: datetime
+    navigation_count: int = 0
+
+
+class SessionDetails(SessionSummary):
+    ended_at: datetime | None = None
+    end_reason: str | None = None
+    action_count: int = 0
+    screenshot_count: int = 0
+    duration: int = Field(description="Milliseconds since creation (until the end for ended sessions).")
+    viewport: Viewport
+    tabs: int = 0
+    avoid_domains: list[str] = Field(default_factory=list)
+    allow_domains: list[str] = Field(default_factory=list)
+    dropped: dict[str, int] = Field(default_factory=dict, description="Log rows dropped by retention, per kind.")
+
+
+class SessionList(Model):
+    sessions: list[SessionSummary]
+    total: int
+    has_more: bool
+
+
+class SessionClosed(Model):
+    success: bool
+    message: str
+    session_id: str
+    status: SessionStatus
+
+
+class SessionHealth(Model):
+    status: Literal["healthy", "unhealthy", "ended"]
+    session_state: SessionStatus
+    browser_responsive: bool
+    current_url: str | None = None
+    uptime_ms: int
+
+
+# -- records -------------------------------------------------------------------------------
+
+
+class ActionRecord(Model):
+    type: str
+    timestamp: datetime
+    success: bool
+    details: dict[str, Any] = Field(default_factory=dict)
+    duration: int = Field(description="Milliseconds.")
+    error: str | None = None
+
+
+class ActionList(Model):
+    actions: list[ActionRecord]
+    total: int
+
+
+class ConsoleEntry(Model):
+    level: str
+    message: str
+    timestamp: datetime
+    url: str | None = None
+
+
+class ConsoleList(Model):
+    logs: list[ConsoleEntry]
+    total: int
+
+
+class NetworkEntry(Model):
+    url: str
+    method: str
+    status: int | None = None
+    resource_type: str | None = None
+    duration: int | None = Field(default=None, description="Milliseconds.")
+    size: int | None = None
+    failure: str | None = None
+    timestamp: datetime
+
+
+class NetworkList(Model):
+    requests: list[NetworkEntry]
+    total: int
+
+
+class Artifact(Model):
+    object_id: str
+    type: Literal["screenshot", "download", "page"]
+    path: str
+    public_url: str | None = None
+    mime_type: str | None = None
+    bytes: int = 0
+    width: int | None = None
+    height: int | None = None
+    name: str | None = None
+    timestamp: datetime
+
+
+class ArtifactList(Model):
+    artifacts: list[Artifact]
