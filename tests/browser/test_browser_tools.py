@@ -143,6 +143,21 @@ async def test_act_fills_signup_form_by_ref_and_submits_it(client, site):
     assert "name=Ada Lovelace;email=ada@example.com;" in await page_text(client)
 
 
+@pytest.mark.parametrize("typed", ["[1]", '{"a": 1}', "null", "42", '"quoted"'])
+async def test_act_fill_takes_any_string_even_one_that_looks_like_json(client, site, typed):
+    r = await goto(client, site, "forms.html")
+    await act(client, "fill", ref=ref_of(obs(r), "textbox", "Full name"), value=typed)
+    await act(client, "click", ref=ref_of(obs(r), "button", "Submit"))
+    assert f"name={typed};" in await page_text(client)
+
+
+async def test_an_object_argument_sent_as_json_text_is_read_as_the_object(client):
+    created = await call(client, "session_create", {"viewport": '{"width": 800, "height": 600}'})
+    assert created["viewport"] == {"width": 800, "height": 600}
+    err = await call_error(client, "session_create", {"viewport": '{"width": 5}'})
+    assert error_code(err) == "invalid_input" and "viewport" in err
+
+
 async def test_act_clicks_by_selector(client, site):
     await goto(client, site, "forms.html")
     r = await act(client, "click", selector="#add-item")

@@ -18,11 +18,13 @@ import base64
 import difflib
 import functools
 import inspect
+import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeAlias, get_origin
 
+import pydantic_core
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult, ImageContent, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, create_model
@@ -62,6 +64,7 @@ class ToolDef:
     description: str
     annotations: ToolAnnotations | None
     arguments: type[BaseModel]
+    context_arg: str  # the parameter that receives the request's Context
 
     def register(self, server: MCPServer[Any]) -> None:
         server.add_tool(self.fn, name=self.name, description=self.description, annotations=self.annotations)
@@ -90,8 +93,14 @@ def tool(*, description: str, annotations: ToolAnnotations | None = None) -> Cal
                     )
                 )
 
+        context_arg = next(n for n, p in inspect.signature(fn, eval_str=True).parameters.items() if _is_context(p.annotation))
         return ToolDef(
-            fn=guarded, name=fn.__name__, description=description, annotations=annotations, arguments=_argument_model(fn)
+            fn=guarded,
+            name=fn.__name__,
+            description=description,
+            annotations=annotations,
+            arguments=_argument_model(fn),
+            context_arg=context_arg,
         )
 
     return make
@@ -102,6 +111,9 @@ def error_result(exc: ThinkRunError) -> CallToolResult:
     return CallToolResult(content=[TextContent(type="text", text=str(exc))], is_error=True)
 
 
+_ARG = "arg_"  # prefix of the argument model's field names: "schema" must not shadow BaseModel's attributes
+
+
 def _argument_model(fn: Callable[..., Any]) -> type[BaseModel]:
     """A pydantic model of a tool function's arguments under their wire names, Context left out."""
     fields: dict[str, Any] = {}
@@ -109,8 +121,7 @@ def _argument_model(fn: Callable[..., Any]) -> type[BaseModel]:
         if _is_context(p.annotation):
             continue
         default = ... if p.default is inspect.Parameter.empty else p.default
-        # Prefixed field names: an argument called "schema" must not shadow BaseModel's attributes.
-        fields[f"arg_{name}"] = (Annotated[p.annotation, Field(alias=to_camel(name))], default)
+        fields[f"{_ARG}{name}"] = (Annotated[p.annotation, Field(alias=to_camel(name))], default)
     config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
     return create_model(f"{fn.__name__}_arguments", __config__=config, **fields)
 
@@ -144,6 +155,13 @@ class ThinkRunMCP(MCPServer[Runtime]):
         return tools
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Context | None = None) -> Any:
+        """Run one of our tools: arguments checked against its own model, its result shaped here.
+
+        The SDK's own argument handling is not used for our tools: it turns a string that
+        looks like JSON into a list, an object or null before validating, so ``"[1]"`` could
+        not be typed into a field. Here a string parameter takes any string, and JSON text is
+        read only for a parameter that cannot be a string (an object sent as text by some clients).
+        """
         definition = self._tool_defs.get(name)
         if definition is None:
             close = difflib.get_close_matches(name, sorted(self._tool_defs), n=1)
@@ -154,23 +172,60 @@ class ThinkRunMCP(MCPServer[Runtime]):
                     hint="tools/list names every tool",
                 )
             )
-        problem = check_arguments(definition, arguments)
-        if problem is not None:
-            return error_result(problem)
-        return await super().call_tool(name, arguments, context)
+        try:
+            values = parse_arguments(definition, arguments)
+        except ThinkRunError as exc:
+            return error_result(exc)
+        if context is None:  # a direct call in Python, not a request: let the SDK make the context
+            return await super().call_tool(name, arguments, context)
+        result = await definition.fn(**{definition.context_arg: context}, **values)
+        return as_tool_result(result)
 
 
-def check_arguments(definition: ToolDef, arguments: dict[str, Any]) -> ThinkRunError | None:
-    """``invalid_input`` naming unknown or invalid arguments, or None when the tool may run."""
+def as_tool_result(result: Any) -> CallToolResult:
+    """A tool function's return value as the result sent: a model as JSON text plus structured content."""
+    if isinstance(result, CallToolResult):
+        return result
+    if isinstance(result, BaseModel):
+        text = pydantic_core.to_json(result, fallback=str, indent=2).decode()
+        return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=result.model_dump(mode="json"))
+    return CallToolResult(content=[TextContent(type="text", text=result if isinstance(result, str) else str(result))])
+
+
+def parse_arguments(definition: ToolDef, arguments: dict[str, Any]) -> dict[str, Any]:
+    """The tool's arguments, validated, by Python parameter name; ``invalid_input`` naming what is wrong."""
     known = {f.alias or n for n, f in definition.arguments.model_fields.items()}  # aliases: the wire names
     unknown = [k for k in arguments if k not in known]
     if unknown:
-        return _unknown_args(definition.name, unknown, known)
+        raise _unknown_args(definition.name, unknown, known)
     try:
-        definition.arguments.model_validate(arguments)
+        validated = definition.arguments.model_validate(arguments)
     except ValidationError as exc:
-        return invalid_input(exc)
-    return None
+        decoded = _json_text_decoded(arguments, exc)
+        if decoded is None:
+            raise invalid_input(exc) from None
+        try:
+            validated = definition.arguments.model_validate(decoded)
+        except ValidationError as again:
+            raise invalid_input(again) from None
+    return {field.removeprefix(_ARG): getattr(validated, field) for field in type(validated).model_fields}
+
+
+def _json_text_decoded(arguments: dict[str, Any], exc: ValidationError) -> dict[str, Any] | None:
+    """The arguments with JSON text read as its object or list where a top-level argument failed; None if none."""
+    failed = {err["loc"][0] for err in exc.errors() if err["loc"]}
+    out, changed = dict(arguments), False
+    for key in failed:
+        raw = arguments.get(key) if isinstance(key, str) else None
+        if not isinstance(raw, str) or raw.lstrip()[:1] not in ("{", "["):
+            continue
+        try:
+            value = json.loads(raw)
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(value, dict | list):
+            out[key], changed = value, True
+    return out if changed else None
 
 
 def _unknown_args(tool: str, unknown: list[str], known: set[str]) -> ThinkRunError:
