@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-__all__ = ["clip", "paginate"]
+import re
+from typing import Any
+
+__all__ = ["clip", "paginate", "safe_text"]
 
 
 def clip(text: str, limit: int) -> str:
@@ -40,3 +43,23 @@ def paginate(text: str, *, max_chars: int, cursor: int = 0) -> tuple[str, int | 
         sp = text.rfind(" ", cursor + max_chars // 2, end)
         cut = sp + 1 if sp >= 0 else end
     return text[cursor:cut], cut
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def safe_text(value: Any) -> Any:
+    """``value`` with every lone UTF-16 surrogate replaced by U+FFFD, in strings at any depth of lists and dicts.
+
+    JavaScript strings may hold lone surrogates (``document.title = "\\ud800"``), and so
+    may a client's JSON (``"\\ud800"``). Python keeps them, but no UTF-8 encoder does:
+    a transport, a log file or SQLite would fail on them. Everything that leaves the
+    process passes through here.
+    """
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value) if _LONE_SURROGATE.search(value) else value
+    if isinstance(value, dict):
+        return {safe_text(k): safe_text(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(safe_text(v) for v in value)
+    return value

@@ -22,6 +22,7 @@ import psutil
 import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.sse import sse_client
+from starlette.responses import HTMLResponse
 
 from tests.support.mcp import call, call_error, error_code, held_client, ref_of, text_of
 from tests.support.procs import alive, descendants, free_port, server_command, server_env, spawned, wait_for_port
@@ -97,6 +98,25 @@ async def test_stdio_tool_error_reads_code_message_and_hint(stdio_client: Client
     assert error_code(text) == "invalid_input"
     assert "'bogus'" in text
     assert "(hint: arguments are: " in text and "sessionId" in text
+
+
+_LONE_SURROGATES = """<!doctype html><title>start</title><p id="p">text</p><script>
+document.title = "title \\ud800 end";
+document.getElementById("p").textContent = "lone \\udc00 here";
+console.error("console \\ud800");
+</script>"""
+
+
+async def test_a_page_holding_lone_surrogates_cannot_stop_the_stdio_server(stdio_client: Client, site: FixtureSite) -> None:
+    site.set_route("/surrogates.html", lambda _request: HTMLResponse(_LONE_SURROGATES))
+    nav = await call(stdio_client, "browser_navigate", {"url": site.url("surrogates.html")})
+    assert nav["title"] == "title \ufffd end"
+    text = await call(stdio_client, "browser_extract", {"format": "text", "sessionId": nav["sessionId"]})
+    assert "lone \ufffd here" in text["content"]
+    logs = await call(stdio_client, "session_console", {"sessionId": nav["sessionId"], "level": "error"})
+    assert any("console \ufffd" in e["message"] for e in logs["logs"])  # stored too
+    shot = await stdio_client.call_tool("browser_screenshot", {"sessionId": nav["sessionId"]})
+    assert not shot.is_error  # the server still answers
 
 
 async def test_stdio_server_exits_after_client_disconnects_leaving_no_browser(tmp_path: Path, site: FixtureSite) -> None:

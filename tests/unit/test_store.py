@@ -315,3 +315,17 @@ def test_an_update_of_a_column_the_table_does_not_have_is_refused_before_any_sql
 def test_an_update_of_the_key_column_is_refused():
     with pytest.raises(ValueError, match="not updatable columns of pairs: id"):
         Table("pairs", ("id", "value"), _Pair).update("p1", {"id": "p2"})
+
+
+async def test_a_row_holding_a_lone_surrogate_is_stored_with_a_replacement_character(tmp_path):
+    from thinkrun_mcp.store.db import Store
+
+    store = Store(tmp_path / "s.db")
+    await store.open()
+    try:
+        await store.execute("CREATE TABLE t (v TEXT)")
+        store.enqueue("INSERT INTO t (v) VALUES (?)", ("page \ud800 title",))
+        store.enqueue("INSERT INTO t (v) VALUES (?)", ("next row",))
+        assert [r[0] for r in await store.fetch("SELECT v FROM t ORDER BY rowid")] == ["page \ufffd title", "next row"]
+    finally:
+        await store.close()

@@ -33,6 +33,7 @@ from pydantic.alias_generators import to_camel
 from ..errors import ThinkRunError, invalid_input
 from ..models import Owner
 from ..runtime import Runtime
+from ..text import safe_text
 
 __all__ = [
     "Ctx",
@@ -108,7 +109,7 @@ def tool(*, description: str, annotations: ToolAnnotations | None = None) -> Cal
 
 def error_result(exc: ThinkRunError) -> CallToolResult:
     """The error result the model reads: ``"<code>: <message> (hint: …)"``."""
-    return CallToolResult(content=[TextContent(type="text", text=str(exc))], is_error=True)
+    return CallToolResult(content=[TextContent(type="text", text=safe_text(str(exc)))], is_error=True)
 
 
 _ARG = "arg_"  # prefix of the argument model's field names: "schema" must not shadow BaseModel's attributes
@@ -172,6 +173,7 @@ class ThinkRunMCP(MCPServer[Runtime]):
                     hint="tools/list names every tool",
                 )
             )
+        arguments = safe_text(arguments)  # a client's JSON may hold lone surrogates ("\ud800")
         try:
             values = parse_arguments(definition, arguments)
         except ThinkRunError as exc:
@@ -179,7 +181,13 @@ class ThinkRunMCP(MCPServer[Runtime]):
         if context is None:  # a direct call in Python, not a request: let the SDK make the context
             return await super().call_tool(name, arguments, context)
         result = await definition.fn(**{definition.context_arg: context}, **values)
-        return as_tool_result(result)
+        return safe_result(as_tool_result(result))
+
+
+def safe_result(result: CallToolResult) -> CallToolResult:
+    """The result with no lone surrogate left in its texts or structured content (a page may hold some)."""
+    content = [c.model_copy(update={"text": safe_text(c.text)}) if isinstance(c, TextContent) else c for c in result.content]
+    return result.model_copy(update={"content": content, "structured_content": safe_text(result.structured_content)})
 
 
 def as_tool_result(result: Any) -> CallToolResult:

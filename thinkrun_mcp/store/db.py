@@ -29,6 +29,8 @@ from typing import Any, Generic, TypeVar
 
 import aiosqlite
 
+from ..text import safe_text
+
 __all__ = ["MIGRATIONS", "Store", "Table", "json_object", "migration", "run_script"]
 
 R = TypeVar("R")
@@ -339,7 +341,8 @@ class Store:
         if self._closed:
             log.debug("write after close dropped: %s", sql.split("(", 1)[0])
             return
-        self._queue.append((sql, params))
+        # A page's text may hold lone surrogates, which SQLite's UTF-8 cannot take: the whole batch would fail.
+        self._queue.append((sql, tuple(safe_text(p) if isinstance(p, str) else p for p in params)))
         if len(self._queue) >= self._max_batch:
             self._wakeup.set()
 
