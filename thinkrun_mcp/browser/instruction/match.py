@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
-from ..observe import ElementInfo
+from ..observe import INTERACTIVE_ROLES, ElementInfo
 from .grammar import ROLE_WORDS, ParsedInstruction, parse_instruction, parse_target
 
 __all__ = ["Candidate", "Resolution", "rank_elements", "resolve"]
@@ -90,29 +90,8 @@ _METHOD_ROLES: dict[str, frozenset[str]] = {
     "uncheck": frozenset({"checkbox", "switch", "menuitemcheckbox"}),
     "upload": frozenset({"button", "textbox"}),
 }
-_INTERACTIVE = frozenset(
-    [
-        "button",
-        "link",
-        "textbox",
-        "searchbox",
-        "combobox",
-        "listbox",
-        "option",
-        "checkbox",
-        "radio",
-        "switch",
-        "slider",
-        "spinbutton",
-        "tab",
-        "menuitem",
-        "menuitemcheckbox",
-        "menuitemradio",
-        "treeitem",
-        "scrollbar",
-        "gridcell",
-    ]
-)
+# The roles a person acts on (the observation's own list, less its marker for sortable column headers).
+_INTERACTIVE = INTERACTIVE_ROLES - {"columnheader_sortable"}
 _STOP = frozenset(
     ["the", "a", "an", "to", "of", "for", "and", "or", "on", "in", "with", "your", "my", "our", "this", "that", "please"]
 )
