@@ -48,3 +48,14 @@ async def test_a_secret_value_of_the_wrong_type_is_not_echoed_in_the_error(tmp_p
         )
     text = result.content[0].text
     assert result.is_error and text.startswith("invalid_input:") and "987654321" not in text
+
+
+async def test_arguments_nested_too_deeply_get_a_coded_answer(tmp_path: Path) -> None:
+    deep: dict = {}
+    cur = deep
+    for _ in range(5000):  # deeper than the interpreter's recursion limit
+        cur["a"] = {}
+        cur = cur["a"]
+    server = create_server(runtime=Runtime(make_settings(tmp_path)))
+    result = await server.call_tool("browser_extract", {"schema": deep})
+    assert result.is_error and result.content[0].text.startswith("invalid_input: the arguments are nested too deeply")

@@ -84,15 +84,7 @@ def tool(*, description: str, annotations: ToolAnnotations | None = None) -> Cal
             except ThinkRunError as exc:
                 return error_result(exc)
             except Exception as exc:
-                log.error("tool %s failed unexpectedly", fn.__name__, exc_info=exc)
-                first = str(exc).splitlines()[0][:200] if str(exc) else ""
-                return error_result(
-                    ThinkRunError(
-                        "internal_error",
-                        f"{fn.__name__} failed: {type(exc).__name__}{': ' + first if first else ''}",
-                        hint="this is a bug in thinkrun-mcp; the traceback is in the server log",
-                    )
-                )
+                return internal_error(fn.__name__, exc)
 
         context_arg = next(n for n, p in inspect.signature(fn, eval_str=True).parameters.items() if _is_context(p.annotation))
         return ToolDef(
@@ -105,6 +97,19 @@ def tool(*, description: str, annotations: ToolAnnotations | None = None) -> Cal
         )
 
     return make
+
+
+def internal_error(tool_name: str, exc: Exception) -> CallToolResult:
+    """An unexpected exception: its traceback to the log, a short coded message to the caller."""
+    log.error("tool %s failed unexpectedly", tool_name, exc_info=exc)
+    first = str(exc).splitlines()[0][:200] if str(exc) else ""
+    return error_result(
+        ThinkRunError(
+            "internal_error",
+            f"{tool_name} failed: {type(exc).__name__}{': ' + first if first else ''}",
+            hint="this is a bug in thinkrun-mcp; the traceback is in the server log",
+        )
+    )
 
 
 def error_result(exc: ThinkRunError) -> CallToolResult:
@@ -173,11 +178,15 @@ class ThinkRunMCP(MCPServer[Runtime]):
                     hint="tools/list names every tool",
                 )
             )
-        arguments = safe_text(arguments)  # a client's JSON may hold lone surrogates ("\ud800")
         try:
+            arguments = safe_text(arguments)  # a client's JSON may hold lone surrogates ("\ud800")
             values = parse_arguments(definition, arguments)
         except ThinkRunError as exc:
             return error_result(exc)
+        except RecursionError:
+            return error_result(ThinkRunError("invalid_input", "the arguments are nested too deeply", hint="send flatter JSON"))
+        except Exception as exc:
+            return internal_error(name, exc)
         if context is None:  # a direct call in Python, not a request: let the SDK make the context
             return await super().call_tool(name, arguments, context)
         result = await definition.fn(**{definition.context_arg: context}, **values)
