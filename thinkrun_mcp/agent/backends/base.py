@@ -64,10 +64,11 @@ class Turn:
 class ModelReply:
     text: str
     tool_calls: list[ToolCall]
-    input_tokens: int
+    input_tokens: int  # every input token of the request, cached ones included
     output_tokens: int
     native: Any = None
     stop_reason: str | None = None
+    cached_input_tokens: int = 0  # of input_tokens, those the provider read from its prompt cache
 
 
 class RetryableError(Exception):
