@@ -81,6 +81,13 @@ def main(argv: list[str] | None = None) -> int:
     _configure_logging(settings.log_level)
     if args.command == "doctor":
         return asyncio.run(doctor(settings))
+    from .errors import ThinkRunError
+
+    try:
+        asyncio.run(_open_database(settings))  # before any transport: a stdio client would otherwise wait forever
+    except ThinkRunError as exc:
+        print(f"thinkrun-mcp: {exc}", file=sys.stderr)
+        return 1
     from .server.mcp import create_server
 
     server = create_server(settings)
@@ -94,6 +101,41 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     return 0
+
+
+async def _open_database(settings: Settings) -> None:
+    """Open and close the store: a database that is locked by another process or damaged fails here, within seconds."""
+    from .store.db import Store
+
+    store = Store(settings.db_path, lock_wait=settings.db_lock_wait_seconds)
+    await store.open()
+    await store.close()
+
+
+async def _check_database(settings: Settings) -> tuple[bool, str]:
+    """doctor's database line: can it be opened and locked for writing, and does the full integrity check pass."""
+    from .errors import ThinkRunError
+    from .store.db import Store
+
+    path = settings.db_path
+    if not path.exists():
+        return True, f"database: {path} (none yet; created at the first start)"
+    store = Store(path, lock_wait=settings.db_lock_wait_seconds)
+    try:
+        await store.open()
+        try:
+            problems = await store.integrity_check()
+            sessions = await store.scalar("SELECT COUNT(*) FROM sessions")
+        finally:
+            await store.close()
+    except ThinkRunError as exc:
+        return False, f"database: {path} — FAILED: {exc}"
+    if problems != ["ok"]:
+        return False, (
+            f"database: {path} — DAMAGED, integrity_check found: {'; '.join(problems[:5])} "
+            f"(recover with `sqlite3 {path} .recover | sqlite3 recovered.db`, or move it aside)"
+        )
+    return True, f"database: {path} (integrity check ok, not locked by another process, {sessions} sessions recorded)"
 
 
 async def doctor(settings: Settings) -> int:
@@ -132,6 +174,9 @@ async def doctor(settings: Settings) -> int:
     except OSError as exc:
         ok = False
         out.append(f"data dir: {data} — NOT writable: {exc}")
+    db_ok, line = await _check_database(settings)
+    ok = ok and db_ok
+    out.append(line)
     for name, (configured, variable) in Backends(settings).status().items():
         out.append(
             f"LLM {name}: " + ("configured" if configured else f"not configured (set {variable}, in the environment or .env)")

@@ -39,6 +39,13 @@ class Settings(BaseSettings):
 
     # -- storage -------------------------------------------------------------------------
     data_dir: Path = Field(default=Path("~/.thinkrun"), description="Database, artifacts, cache and uploads.")
+    db_lock_wait_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=600,
+        description="Longest a tool call or read waits for a database locked by another process; then storage_unavailable "
+        "(rows are kept and written once the lock is gone). At start, at most 2 s.",
+    )
 
     # -- browser -------------------------------------------------------------------------
     browser_path: str | None = Field(

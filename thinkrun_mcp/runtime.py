@@ -42,7 +42,7 @@ class Runtime:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.state = RuntimeState.NEW
-        self.store = Store(settings.db_path)
+        self.store = Store(settings.db_path, lock_wait=settings.db_lock_wait_seconds)
         self.rows = SessionRows(self.store)
         self.records = Records(self.store)
         self.engine = BrowserEngine(settings)
@@ -68,6 +68,15 @@ class Runtime:
         await self.registry.start()
         await self.tasks.start()
         self.state = RuntimeState.STARTED
+
+    async def sync(self) -> None:
+        """Return once everything recorded so far is committed; every front end awaits it before it answers.
+
+        Raises:
+            ThinkRunError: ``storage_unavailable`` / ``storage_corrupt`` when the database cannot take the
+                commit within the bounded wait (the records stay queued).
+        """
+        await self.store.sync()
 
     async def close(self) -> None:
         if self.state is not RuntimeState.STARTED:

@@ -167,6 +167,10 @@ class ThinkRunMCP(MCPServer[Runtime]):
         looks like JSON into a list, an object or null before validating, so ``"[1]"`` could
         not be typed into a field. Here a string parameter takes any string, and JSON text is
         read only for a parameter that cannot be a string (an object sent as text by some clients).
+
+        Acknowledged means durable: the result (a success or an error) is sent only after what the
+        call recorded is committed (:meth:`Runtime.sync`); a database that cannot take the commit
+        within the bounded wait answers ``storage_unavailable`` / ``storage_corrupt`` instead.
         """
         definition = self._tool_defs.get(name)
         if definition is None:
@@ -190,6 +194,12 @@ class ThinkRunMCP(MCPServer[Runtime]):
         if context is None:  # a direct call in Python, not a request: let the SDK make the context
             return await super().call_tool(name, arguments, context)
         result = await definition.fn(**{definition.context_arg: context}, **values)
+        try:
+            await runtime_of(context).sync()  # a result is sent only once what the call recorded is committed
+        except ThinkRunError as exc:
+            return error_result(exc)
+        except Exception as exc:
+            return internal_error(name, exc)
         return safe_result(as_tool_result(result))
 
 
