@@ -130,6 +130,24 @@ async def test_rows_recorded_under_a_foreign_lock_are_all_written_once_it_is_rel
     assert total == 12
 
 
+async def test_once_an_outage_outlasts_the_bounded_wait_a_caller_is_answered_after_one_fresh_attempt(tmp_path: Path):
+    store = Store(tmp_path / "thinkrun.db", lock_wait=2.0)
+    await store.open()
+    try:
+        with lock_held(store.path, WRITE_LOCK):
+            record(store, 1)
+            first = await refused(store.sync())  # waits the bounded wait
+            record(store, 1)
+            with pytest.raises(ThinkRunError) as caught:
+                async with asyncio.timeout(1.5):  # less than another bounded wait
+                    await store.sync()
+    finally:
+        await store.close()
+
+    assert first.code == caught.value.code == "storage_unavailable"
+    assert "2 statements recorded so far are kept" in caught.value.message
+
+
 async def test_closing_under_a_foreign_lock_logs_the_rows_it_could_not_write(tmp_path: Path, caplog: pytest.LogCaptureFixture):
     store = Store(tmp_path / "thinkrun.db", lock_wait=WAIT)
     await store.open()

@@ -37,6 +37,7 @@ __all__ = ["Writer"]
 log = logging.getLogger(__name__)
 
 _RETRY_PAUSE = 0.05  # seconds between write attempts while the database is locked (each attempt also waits busy_timeout)
+_FRESH_ATTEMPT = 0.3  # what a caller still waits once an outage has outlasted the bounded wait: one more attempt
 
 Statement = tuple[str, Sequence[Any]]
 
@@ -139,12 +140,18 @@ class Writer:
         if self._committed >= target:
             return
         started = time.monotonic()
-        if self._failure is not None and self._failure.kind is Kind.CORRUPT:
-            raise self._error(moment, started)
+        if self._stopping or (self._failure is not None and self._failure.kind is Kind.CORRUPT):
+            raise self._error(moment, started)  # nothing will commit these rows: say so now
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append((target, waiter))
         self._wakeup.set()
-        timeout = self._lock_wait if deadline is None else max(0.0, deadline - started)
+        if deadline is None:
+            deadline = started + self._lock_wait
+        if self._failure is not None:
+            # The bounded wait counts from the start of the outage: once it is over, a caller gets one fresh
+            # attempt and its answer, not another full wait (a read refused, then its call's own sync, would wait twice).
+            deadline = min(deadline, max(self._failure.since + self._lock_wait, started + _FRESH_ATTEMPT))
+        timeout = max(0.0, deadline - started)
         try:
             await asyncio.wait_for(waiter, timeout)
         except TimeoutError:
