@@ -5,8 +5,9 @@ queued with :meth:`Store.enqueue` and committed by the one :class:`~thinkrun_mcp
 A caller that must not answer before its records are committed awaits
 :meth:`Store.sync` (the tool boundary does, after every call): concurrent callers
 share one commit. Every read goes through :meth:`Store.fetch` / :meth:`Store.fetch_one`
-on a read connection of its own, after what was queued before it is committed, so
-a reader never misses a row recorded before it asked.
+on a read connection of its own (so it never queues behind a write waiting for a
+lock), after what was queued before it is committed, so a reader never misses a row
+recorded before it asked.
 
 No call waits longer than ``lock_wait`` for a database another process has
 locked: it is answered with ``storage_unavailable`` (or ``storage_corrupt`` for a
