@@ -94,7 +94,7 @@ async def test_key_from_env_file_reaches_the_sdk_client(tmp_path, monkeypatch, b
     # The SDKs read only the process environment; a key in .env gets to them because it is passed explicitly.
     with fake_cls(Reply(text="hello"), api_key="key-from-dotenv") as fake:  # the fake refuses any other key
         monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL" if backend == "gemini" else "ANTHROPIC_BASE_URL", fake.base_url)
-        client = Backends(settings_from(tmp_path, f"THINKRUN_DEFAULT_BACKEND={backend}\n{line}\n")).make(backend)
+        client = await Backends(settings_from(tmp_path, f"THINKRUN_DEFAULT_BACKEND={backend}\n{line}\n")).make(backend)
         try:
             reply = await client.complete(system="s", turns=[Turn(role="user", text="hi")], tools=[])
         finally:
