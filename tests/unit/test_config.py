@@ -116,11 +116,17 @@ def test_thinkrun_prefixed_key_wins_over_the_sdk_variables(monkeypatch) -> None:
     monkeypatch.setenv("THINKRUN_GEMINI_API_KEY", "thinkrun-var")
     monkeypatch.setenv("ANTHROPIC_API_KEY", "anthropic-var")
     monkeypatch.setenv("THINKRUN_ANTHROPIC_API_KEY", "thinkrun-anthropic-var")
+    monkeypatch.setenv("OPENAI_API_KEY", "openai-var")
+    monkeypatch.setenv("THINKRUN_OPENAI_API_KEY", "thinkrun-openai-var")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://sdk.example/v1")
+    monkeypatch.setenv("THINKRUN_OPENAI_BASE_URL", "http://thinkrun.example/v1")
 
     settings = Settings(_env_file=None)
 
     assert settings.gemini_api_key.get_secret_value() == "thinkrun-var"
     assert settings.anthropic_api_key.get_secret_value() == "thinkrun-anthropic-var"
+    assert settings.openai_api_key.get_secret_value() == "thinkrun-openai-var"
+    assert settings.openai_base_url == "http://thinkrun.example/v1"
 
 
 def test_key_in_environment_wins_over_env_file_and_keyword_over_both(tmp_path, monkeypatch) -> None:

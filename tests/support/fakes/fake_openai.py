@@ -8,7 +8,8 @@ Also what Ollama, vLLM and LM Studio serve: ``require_key=False`` answers reques
 ``Authorization`` header, as those servers do. Wire format as in the API: a ``chat.completion`` with
 one choice whose message has ``content`` and ``tool_calls`` (arguments as JSON text), ``finish_reason``
 and ``usage`` (``prompt_tokens_details.cached_tokens`` = the ``cached_tokens`` knob, at most the
-prompt tokens); errors as ``{"error": {"message", "type", "param", "code"}}``.
+prompt tokens); errors as ``{"error": {"message", "type", "param", "code"}}``. A ``ToolCall`` whose
+``args`` is a string sends that string as the arguments text, unchecked (local models send broken JSON).
 
 With ``strict=True`` (default) malformed conversations are refused with the API's 400 (without
 consuming a script item): missing ``model``/``messages``, a ``tool`` message that answers no
@@ -118,7 +119,11 @@ class FakeOpenAI(ScriptedServer):
                 {
                     "id": call.id or random_id("call_", 24),
                     "type": "function",
-                    "function": {"name": call.name, "arguments": json.dumps(call.args)},
+                    # A string is sent as the arguments text as it is (local models do send broken JSON).
+                    "function": {
+                        "name": call.name,
+                        "arguments": call.args if isinstance(call.args, str) else json.dumps(call.args),
+                    },
                 }
                 for call in step.tool_calls
             ]

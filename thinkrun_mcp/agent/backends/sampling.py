@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import anyio
 from mcp.shared.exceptions import MCPError, NoBackChannelError
 from mcp.types import (
+    CONNECTION_CLOSED,
     CreateMessageRequestParams,
     CreateMessageResultWithTools,
     ImageContent,
@@ -94,10 +95,11 @@ class SamplingBackend(Backend):
                 "the client's connection carries no requests from the server, so its model cannot be asked",
                 hint=OTHER_BACKENDS,
             )
+        gone = isinstance(exc, MCPError) and exc.code == CONNECTION_CLOSED
+        if gone or isinstance(exc, anyio.ClosedResourceError | anyio.BrokenResourceError | anyio.EndOfStream):
+            return ThinkRunError("upstream_error", "the client that lends its model to this task has disconnected")
         if isinstance(exc, MCPError):
-            return ThinkRunError("upstream_error", f"the client's model answered an error: {exc}")
-        if isinstance(exc, anyio.ClosedResourceError | anyio.BrokenResourceError | anyio.EndOfStream):
-            return ThinkRunError("upstream_error", "the client that owns the model has disconnected")
+            return ThinkRunError("upstream_error", f"the client's model answered an error: {exc.message}")
         if isinstance(exc, ValidationError):
             return ThinkRunError("upstream_error", f"the client answered sampling with a malformed result: {exc}")
         return ThinkRunError("upstream_error", f"sampling failed: {type(exc).__name__}: {exc}")
