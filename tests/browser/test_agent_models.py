@@ -169,6 +169,14 @@ async def test_a_client_that_leaves_mid_task_fails_its_sampling_task(runtime, si
     await runtime.registry.end_all("test finished")
 
 
+@pytest.mark.parametrize("budget", ["maxInputTokens", "maxOutputTokens"])
+async def test_token_budgets_are_refused_on_the_clients_model_which_reports_no_tokens(sampling, budget):
+    error = await call_error(sampling.client, "agent_execute", {"instruction": "x", "backend": "sampling", budget: 5_000})
+
+    assert error.startswith("invalid_input:") and "reports no tokens" in error and "maxSteps" in error
+    assert sampling.calls == 0
+
+
 @pytest.mark.parametrize(
     ("capabilities", "reason"),
     [

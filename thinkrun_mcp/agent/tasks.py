@@ -123,6 +123,12 @@ class TaskManager:
         """The request's backend (else the default), once it is known to be ready."""
         backend = request.backend or self.settings.default_backend
         self.backends.require(backend, sampler)
+        if backend == "sampling" and (request.max_input_tokens or request.max_output_tokens):
+            raise ThinkRunError(
+                "invalid_input",
+                "maxInputTokens and maxOutputTokens cannot be kept on the sampling backend: the client reports no tokens",
+                hint="bound the task with maxSteps or timeoutMs instead",
+            )
         return backend
 
     async def submit(self, owner: Owner, request: TaskRequest, *, sampler: Sampler | None = None) -> TaskSubmitted:

@@ -10,7 +10,7 @@ Only connections made with the initialize handshake (protocol 2025-11-25 and
 older) carry server→client requests; the 2026-07-28 protocol allows none outside a
 tool call's own exchange, so a task cannot sample there (``Sampler.unavailable``
 says so before the task starts). The client reports no token usage: the task's
-token counts stay 0 and token budgets do not apply.
+token counts stay 0, and a task on this backend refuses token budgets.
 """
 
 from __future__ import annotations
