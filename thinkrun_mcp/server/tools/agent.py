@@ -48,8 +48,8 @@ def _task_text(t: TaskInfo) -> str:
 
 @tool(
     description=(
-        "Run a browser task with an LLM: backend gemini (default), claude, openai (or a local OpenAI-compatible "
-        "server), or sampling (your own model, asked through MCP sampling). Returns a taskId at once (poll agent_status) "
+        "Run a browser task with an LLM: backend gemini, claude, openai (also local OpenAI-compatible servers) or "
+        "sampling (your own model, through MCP sampling); default: the server's. Returns a taskId at once (poll agent_status) "
         "or, with wait=true, the result. secrets: [{match: host pattern, fields: {name: value}}] reach pages, "
         "never the model. "
         'Example: {"instruction": "Find the price of Blue Widget", "startingPoint": "https://shop.example"}'
