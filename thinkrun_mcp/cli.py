@@ -177,10 +177,9 @@ async def doctor(settings: Settings) -> int:
     db_ok, line = await _check_database(settings)
     ok = ok and db_ok
     out.append(line)
-    for name, (configured, variable) in Backends(settings).status().items():
-        out.append(
-            f"LLM {name}: " + ("configured" if configured else f"not configured (set {variable}, in the environment or .env)")
-        )
+    for name, readiness in Backends(settings).status().items():
+        where = " (in the environment or .env)" if readiness.state == "not ready" else ""
+        out.append(f"LLM {name}: {readiness.state} — {readiness.detail}{where}")
     if settings.cloud_url and settings.api_key:
         out.append(f"page cache cloud provider: {settings.cloud_url}")
     else:

@@ -2,9 +2,9 @@
 
 Precedence: CLI flags (passed as keyword arguments) > environment variables >
 a ``.env`` file in the working directory > the defaults below. A field is read
-from ``THINKRUN_<FIELD>``, except the LLM keys, which are read from the SDKs'
-standard variables (``GEMINI_API_KEY``, ``ANTHROPIC_API_KEY``…) so that one
-key serves every tool. An empty variable counts as unset. List fields accept a
+from ``THINKRUN_<FIELD>``, except the LLM keys (and the OpenAI base URL), which
+are read from the SDKs' standard variables (``GEMINI_API_KEY``, ``ANTHROPIC_API_KEY``,
+``OPENAI_API_KEY``, ``OPENAI_BASE_URL``…) so that one key serves every tool. An empty variable counts as unset. List fields accept a
 JSON list or today's plain form (comma-separated schemes, shell-quoted flags).
 ``.env.example`` documents every field; ``tests/test_config.py`` keeps the two
 in step.
@@ -20,6 +20,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from .models.tasks import BackendName
 
 __all__ = ["Settings"]
 
@@ -92,9 +94,12 @@ class Settings(BaseSettings):
     api_key: SecretStr | None = Field(default=None, description="Bearer key for the cloud provider.")
 
     # -- agent ---------------------------------------------------------------------------
-    default_backend: Literal["gemini", "claude"] = Field(default="gemini")
+    default_backend: BackendName = Field(
+        default="gemini", description="gemini, claude, openai, or sampling (the calling MCP client's own model)."
+    )
     gemini_model: str = Field(default="gemini-3.8-flash")
     claude_model: str = Field(default="claude-sonnet-5-5")
+    openai_model: str = Field(default="gpt-5-mini", description="For a local server, the name it serves (e.g. qwen3:8b).")
     agent_max_steps: int = Field(default=40, ge=1, le=500)
     llm_max_retries: int = Field(default=3, ge=0, le=10)
     # The SDKs' own variable names, so a key set for other tools works here too; passed to the SDK clients explicitly.
@@ -108,6 +113,17 @@ class Settings(BaseSettings):
         default=None,
         validation_alias=AliasChoices("THINKRUN_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY"),
         description="Anthropic API key, from ANTHROPIC_API_KEY; THINKRUN_ANTHROPIC_API_KEY, when set, wins over it.",
+    )
+    openai_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("THINKRUN_OPENAI_API_KEY", "OPENAI_API_KEY"),
+        description="OpenAI (or compatible) API key, from OPENAI_API_KEY; THINKRUN_OPENAI_API_KEY, when set, wins over it.",
+    )
+    openai_base_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("THINKRUN_OPENAI_BASE_URL", "OPENAI_BASE_URL"),
+        description="An OpenAI-compatible Chat Completions endpoint (Ollama, vLLM, LM Studio, a gateway); with one set, "
+        "the key may be left out. THINKRUN_OPENAI_BASE_URL, when set, wins over OPENAI_BASE_URL.",
     )
 
     # -- logging -------------------------------------------------------------------------

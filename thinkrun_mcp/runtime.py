@@ -60,6 +60,7 @@ class Runtime:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.settings.artifacts_dir.mkdir(parents=True, exist_ok=True)
         await self.store.open()
+        self.backends.preload()  # the ready backends' SDKs, imported in a worker thread while the rest starts
         n = await self.rows.fail_leftovers("interrupted by server restart")
         if n:
             log.info("marked %d sessions left open by a previous process as failed", n)

@@ -1,5 +1,6 @@
-"""Agent tasks end to end: the real Gemini and Anthropic SDKs against local fake API servers,
-real Chromium on the fixture site, the real MCP client, real SQLite files."""
+"""Agent tasks end to end: the real Gemini, Anthropic and OpenAI SDKs against local fake API servers,
+and the calling MCP client's own model (sampling) answered by the same kind of script; real Chromium on
+the fixture site, the real MCP client, real SQLite files."""
 
 from __future__ import annotations
 
@@ -12,9 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 
-from tests.support.fakes import Delay, Failure, FakeAnthropic, FakeGemini, Reply, ToolCall
+from tests.support.fakes import Delay, Failure, Reply, ToolCall
 from tests.support.fakes.steps import act, done, ref_of, rows_of_tables, sign_in
 from tests.support.mcp import call, call_error, text_of
 from tests.support.site import PAGE_SIZE, PRODUCTS, VALID_EMAIL, VALID_PASSWORD
@@ -43,36 +43,6 @@ PRODUCT_SCHEMA = {
 QUERY = "la"  # 15 products: two pages of results
 
 
-# -- fakes wired into the SDKs' standard variables ----------------------------------------
-# The key goes into the environment, for runtimes built during the test, and into the settings of the
-# shared runtime, built before; the base URL stays an environment variable the SDK reads itself.
-
-
-@pytest.fixture
-def gemini(monkeypatch: pytest.MonkeyPatch, runtime):
-    with FakeGemini() as fake:
-        monkeypatch.setenv("GEMINI_API_KEY", "test-gemini-key")
-        monkeypatch.setattr(runtime.settings, "gemini_api_key", SecretStr("test-gemini-key"))
-        monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", fake.base_url)
-        yield fake
-
-
-@pytest.fixture
-def claude(monkeypatch: pytest.MonkeyPatch, runtime):
-    with FakeAnthropic() as fake:
-        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-anthropic-key")
-        monkeypatch.setattr(runtime.settings, "anthropic_api_key", SecretStr("test-anthropic-key"))
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", fake.base_url)
-        yield fake
-
-
-@pytest.fixture(params=["gemini", "claude"])
-def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
-    """Each test using it runs once per backend: (name, fake server)."""
-    fixture = request.getfixturevalue(request.param)
-    return request.param, fixture
-
-
 async def wait_status(client: Any, task_id: str, *statuses: str, timeout: float = 30) -> dict[str, Any]:
     async def reached() -> dict[str, Any] | None:
         info = await call(client, "agent_status", {"taskId": task_id})
@@ -84,8 +54,8 @@ async def wait_status(client: Any, task_id: str, *statuses: str, timeout: float 
 # -- the whole task ------------------------------------------------------------------------
 
 
-async def test_agent_signs_in_with_secrets_searches_paginates_and_returns_structured_json(client, site, backend, runtime, caplog):
-    name, fake = backend
+async def test_agent_signs_in_with_secrets_searches_paginates_and_returns_structured_json(site, backend, runtime, caplog):
+    name, fake, client = backend
     caplog.set_level(logging.DEBUG)
 
     def answer(req: Any) -> Reply:
@@ -122,7 +92,8 @@ async def test_agent_signs_in_with_secrets_searches_paginates_and_returns_struct
     assert len(expected) > PAGE_SIZE
     assert info["output"] == {"products": expected, "pages": 2}
     assert info["steps"] == 10
-    assert info["usage"]["inputTokens"] > 0 and info["usage"]["outputTokens"] > 0
+    reports_usage = name != "sampling"  # a client's sampling result carries no token counts
+    assert (info["usage"]["inputTokens"] > 0, info["usage"]["outputTokens"] > 0) == (reports_usage, reports_usage)
     assert [s["action"] for s in info["lastSteps"]][-1] == "done"
 
     # The model saw placeholders, never a value: every request, every DB row, every log line.
@@ -170,34 +141,42 @@ async def test_agent_status_of_unknown_task_is_task_not_found(client):
 # -- terminal statuses ---------------------------------------------------------------------
 
 
-async def test_agent_fail_call_ends_the_task_failed_with_the_reason(client, site, gemini):
-    gemini.push(Reply(tool_calls=[ToolCall("fail", {"reason": "the page has no prices"})]))
+async def test_agent_fail_call_ends_the_task_failed_with_the_reason(site, backend):
+    name, fake, client = backend
+    fake.push(Reply(tool_calls=[ToolCall("fail", {"reason": "the page has no prices"})]))
     info = await call(
-        client, "agent_execute", {"instruction": "Find prices", "startingPoint": site.url("index.html"), "wait": True}
+        client,
+        "agent_execute",
+        {"instruction": "Find prices", "backend": name, "startingPoint": site.url("index.html"), "wait": True},
     )
     assert info["status"] == "failed"
     assert "the page has no prices" in info["error"]
 
 
-async def test_agent_task_times_out(runtime, site, gemini):
-    gemini.push(Delay(10, then=done("too late")))
-    request = TaskRequest(instruction="Be slow", starting_point=site.url("index.html"))
+async def test_agent_task_times_out(runtime, site, http_backend):
+    name, fake, _ = http_backend
+    await (await runtime.backends.make(name)).close()  # the SDK imported: the timeout below is about the model call
+    fake.push(Delay(30, then=done("too late")))
+    request = TaskRequest(instruction="Be slow", backend=name, starting_point=site.url("index.html"))
     # A request refuses less than 30 s; model_copy skips that check, and the timeout machinery is the same.
-    submitted = await runtime.tasks.submit(Owner.local(), request.model_copy(update={"timeout_ms": 1500}))
+    submitted = await runtime.tasks.submit(Owner.local(), request.model_copy(update={"timeout_ms": 4000}))
     info = await runtime.tasks.wait(Owner.local(), submitted.task_id)
     assert info.status == "timeout"
-    assert "1500 ms" in info.error
-    (model_call,) = await asyncio.to_thread(gemini.wait_for_requests, 1, 30)
+    assert "4000 ms" in info.error
+    (model_call,) = await asyncio.to_thread(fake.wait_for_requests, 1, 30)
     assert (model_call.client_disconnected, model_call.status) == (True, None)  # abandoned, not waited for
 
 
-async def test_agent_cancel_stops_a_running_task_and_keeps_the_session_usable(client, site, gemini):
-    gemini.push(Delay(20, then=done("never")))
-    submitted = await call(client, "agent_execute", {"instruction": "Think forever", "startingPoint": site.url("index.html")})
-    await wait_until(lambda: gemini.requests, what="the task to wait for the model's (delayed) answer")
+async def test_agent_cancel_stops_a_running_task_and_keeps_the_session_usable(site, backend):
+    name, fake, client = backend
+    fake.push(Delay(20, then=done("never")))
+    submitted = await call(
+        client, "agent_execute", {"instruction": "Think forever", "backend": name, "startingPoint": site.url("index.html")}
+    )
+    await wait_until(lambda: fake.requests, what="the task to wait for the model's (delayed) answer")
     info = await call(client, "agent_cancel", {"taskId": submitted["taskId"]})
     assert info["status"] == "cancelled"
-    (model_call,) = await asyncio.to_thread(gemini.wait_for_requests, 1, 30)
+    (model_call,) = await asyncio.to_thread(fake.wait_for_requests, 1, 30)
     assert (model_call.client_disconnected, model_call.status) == (True, None)  # abandoned, not waited for
     nav = await call(client, "browser_navigate", {"url": site.url("forms.html"), "sessionId": submitted["sessionId"]})
     assert nav["title"] == "Forms"
@@ -266,14 +245,16 @@ async def test_agent_stops_when_the_output_token_budget_is_spent(client, site, g
     assert info["status"] == "failed" and "output token budget exhausted" in info["error"]
 
 
-async def test_agent_output_not_matching_the_schema_is_sent_back_and_fixed(client, site, gemini):
+async def test_agent_output_not_matching_the_schema_is_sent_back_and_fixed(site, backend):
+    name, fake, client = backend
     schema = {"type": "object", "properties": {"count": {"type": "integer"}}, "required": ["count"]}
-    gemini.push(done({"count": "three"}), done({"count": 3}))
+    fake.push(done({"count": "three"}), done({"count": 3}))
     info = await call(
         client,
         "agent_execute",
         {
             "instruction": "Count",
+            "backend": name,
             "startingPoint": site.url("index.html"),
             "outputType": "structured_json",
             "outputSchema": schema,
@@ -281,7 +262,7 @@ async def test_agent_output_not_matching_the_schema_is_sent_back_and_fixed(clien
         },
     )
     assert info["status"] == "completed" and info["output"] == {"count": 3}
-    feedback = gemini.model_requests[1].tool_results()
+    feedback = fake.model_requests[1].tool_results()
     assert feedback and feedback[0]["is_error"]
     assert "does not match outputSchema at count" in json.dumps(feedback[0]["content"])
 
@@ -313,8 +294,8 @@ async def test_agent_csv_output_is_parsed_and_reemitted(client, site, gemini):
     assert info["output"] == "name,price\nBlue Widget,$5.00\n"
 
 
-async def test_agent_retries_a_rate_limit_then_succeeds(client, site, backend):
-    name, fake = backend
+async def test_agent_retries_a_rate_limit_then_succeeds(site, http_backend):
+    name, fake, client = http_backend
     fake.push(Failure(429, retry_after=0.05), done("after retry"))
     info = await call(
         client, "agent_execute", {"instruction": "Go", "backend": name, "startingPoint": site.url("index.html"), "wait": True}
@@ -323,30 +304,49 @@ async def test_agent_retries_a_rate_limit_then_succeeds(client, site, backend):
     assert fake.calls == 2
 
 
-async def test_agent_fails_with_the_providers_message_when_errors_persist(client, site, claude, runtime, monkeypatch):
+async def test_agent_fails_with_the_providers_message_when_errors_persist(site, http_backend, runtime, monkeypatch):
+    name, fake, client = http_backend
     monkeypatch.setattr(runtime.settings, "llm_max_retries", 1)
-    claude.push(
+    fake.push(
         Failure(500, message="upstream exploded", retry_after=0.01), Failure(500, message="upstream exploded", retry_after=0.01)
     )
     info = await call(
-        client, "agent_execute", {"instruction": "Go", "backend": "claude", "startingPoint": site.url("index.html"), "wait": True}
+        client, "agent_execute", {"instruction": "Go", "backend": name, "startingPoint": site.url("index.html"), "wait": True}
     )
     assert info["status"] == "failed"
     assert "upstream_error" in info["error"] and "upstream exploded" in info["error"] and "2 attempts" in info["error"]
 
 
-async def test_unknown_tool_and_bad_arguments_are_fed_back_to_the_model(client, site, gemini):
-    gemini.push(
+async def test_unknown_tool_and_bad_arguments_are_fed_back_to_the_model(site, backend):
+    name, fake, client = backend
+    fake.push(
         Reply(tool_calls=[ToolCall("teleport", {"to": "moon"})]),
         Reply(tool_calls=[ToolCall("act", {"method": "explode"})]),
         done("recovered"),
     )
-    info = await call(client, "agent_execute", {"instruction": "Go", "startingPoint": site.url("index.html"), "wait": True})
+    info = await call(
+        client, "agent_execute", {"instruction": "Go", "backend": name, "startingPoint": site.url("index.html"), "wait": True}
+    )
     assert info["status"] == "completed" and info["output"] == "recovered"
-    first_feedback = json.dumps(gemini.model_requests[1].tool_results())
+    first_feedback = json.dumps(fake.model_requests[1].tool_results())
     assert "unknown tool 'teleport'" in first_feedback
-    second_feedback = json.dumps(gemini.model_requests[2].tool_results())
+    second_feedback = json.dumps(fake.model_requests[2].tool_results())
     assert "bad arguments for act" in second_feedback
+
+
+PNG_BASE64 = b"iVBORw0KGgo"  # the PNG signature, base64-encoded: an image sent inline
+
+
+async def test_a_screenshot_reaches_the_model_as_an_image(site, backend):
+    name, fake, client = backend
+    fake.push(Reply(tool_calls=[ToolCall("screenshot", {})]), done("seen"))
+    info = await call(
+        client, "agent_execute", {"instruction": "Look", "backend": name, "startingPoint": site.url("index.html"), "wait": True}
+    )
+    assert info["status"] == "completed" and info["output"] == "seen"
+    first, second = fake.model_requests
+    assert PNG_BASE64 not in first.raw and PNG_BASE64 in second.raw
+    assert "screenshot 1280x720 attached" in json.dumps(second.tool_results())
 
 
 async def test_agent_gives_up_on_a_model_that_never_calls_tools(client, site, gemini):

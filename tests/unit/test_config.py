@@ -94,7 +94,7 @@ async def test_key_from_env_file_reaches_the_sdk_client(tmp_path, monkeypatch, b
     # The SDKs read only the process environment; a key in .env gets to them because it is passed explicitly.
     with fake_cls(Reply(text="hello"), api_key="key-from-dotenv") as fake:  # the fake refuses any other key
         monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL" if backend == "gemini" else "ANTHROPIC_BASE_URL", fake.base_url)
-        client = Backends(settings_from(tmp_path, f"THINKRUN_DEFAULT_BACKEND={backend}\n{line}\n")).make(backend)
+        client = await Backends(settings_from(tmp_path, f"THINKRUN_DEFAULT_BACKEND={backend}\n{line}\n")).make(backend)
         try:
             reply = await client.complete(system="s", turns=[Turn(role="user", text="hi")], tools=[])
         finally:
@@ -116,11 +116,17 @@ def test_thinkrun_prefixed_key_wins_over_the_sdk_variables(monkeypatch) -> None:
     monkeypatch.setenv("THINKRUN_GEMINI_API_KEY", "thinkrun-var")
     monkeypatch.setenv("ANTHROPIC_API_KEY", "anthropic-var")
     monkeypatch.setenv("THINKRUN_ANTHROPIC_API_KEY", "thinkrun-anthropic-var")
+    monkeypatch.setenv("OPENAI_API_KEY", "openai-var")
+    monkeypatch.setenv("THINKRUN_OPENAI_API_KEY", "thinkrun-openai-var")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://sdk.example/v1")
+    monkeypatch.setenv("THINKRUN_OPENAI_BASE_URL", "http://thinkrun.example/v1")
 
     settings = Settings(_env_file=None)
 
     assert settings.gemini_api_key.get_secret_value() == "thinkrun-var"
     assert settings.anthropic_api_key.get_secret_value() == "thinkrun-anthropic-var"
+    assert settings.openai_api_key.get_secret_value() == "thinkrun-openai-var"
+    assert settings.openai_base_url == "http://thinkrun.example/v1"
 
 
 def test_key_in_environment_wins_over_env_file_and_keyword_over_both(tmp_path, monkeypatch) -> None:

@@ -456,8 +456,8 @@ def _check_call(call: ToolCall) -> str | None:
     spec = TOOLS_BY_NAME.get(call.name)
     if spec is None:
         return f"unknown tool {call.name!r}; the tools are: {', '.join(TOOLS_BY_NAME)}"
-    if not isinstance(call.args, dict):
-        return f"arguments of {call.name} must be an object"
+    if call.invalid or not isinstance(call.args, dict):
+        return f"arguments of {call.name} must be a JSON object" + (f": {call.invalid}" if call.invalid else "")
     problem = first_error(TOOL_VALIDATORS[call.name], call.args, root="arguments")
     if problem is not None:
         return f"bad arguments for {call.name}: {problem}"

@@ -10,7 +10,12 @@ unfinished are marked failed on start.
 
 A task arrives as a :class:`~thinkrun_mcp.models.TaskRequest`, which checked
 itself when it was built; the manager adds only the checks that need the
-server: the backend's API key and the session.
+server: the backend's readiness and the session. A task on the ``sampling``
+backend also brings the calling client's :class:`~thinkrun_mcp.agent.backends.Sampler`.
+
+The task's timeout runs from the moment it starts running and covers everything:
+taking the session, building the backend's client (its SDK imported in a worker
+thread), the starting point and every model call.
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ from ..models import (
 )
 from ..store.tasks import TaskRows
 from ..urls import normalize_url
-from .backends import Backend, Backends
+from .backends import Backend, Backends, Sampler
 from .planner import Outcome, Planner, StepRecord
 from .secrets import Secrets
 
@@ -68,6 +73,7 @@ class _Task:
     max_steps: int
     terminate: bool
     created_at: float
+    sampler: Sampler | None = None
     status: TaskStatus = TaskStatus.STARTING
     started_at: float | None = None
     completed_at: float | None = None
@@ -113,17 +119,26 @@ class TaskManager:
 
     # -- submit ---------------------------------------------------------------------------
 
-    def _backend(self, request: TaskRequest) -> str:
-        """The request's backend (else the default), once its API key is known to be set."""
+    def _backend(self, request: TaskRequest, sampler: Sampler | None) -> str:
+        """The request's backend (else the default), once it is known to be ready."""
         backend = request.backend or self.settings.default_backend
-        self.backends.require(backend)
+        self.backends.require(backend, sampler)
+        if backend == "sampling" and (request.max_input_tokens or request.max_output_tokens):
+            raise ThinkRunError(
+                "invalid_input",
+                "maxInputTokens and maxOutputTokens cannot be kept on the sampling backend: the client reports no tokens",
+                hint="bound the task with maxSteps or timeoutMs instead",
+            )
         return backend
 
-    async def submit(self, owner: Owner, request: TaskRequest) -> TaskSubmitted:
-        """Start a task in its session (or a new one); it runs when the tasks queued before it in that session end."""
-        backend = self._backend(request)
+    async def submit(self, owner: Owner, request: TaskRequest, *, sampler: Sampler | None = None) -> TaskSubmitted:
+        """Start a task in its session (or a new one); it runs when the tasks queued before it in that session end.
+
+        ``sampler``: the calling client's model, for the ``sampling`` backend.
+        """
+        backend = self._backend(request, sampler)
         secrets = Secrets.parse(request.secrets)  # the request checked them; this builds what the task uses
-        model = self.settings.claude_model if backend == "claude" else self.settings.gemini_model
+        model = self.backends.model(backend, sampler)
         starting_point = normalize_url(request.starting_point) if request.starting_point else None
 
         if request.session_id:
@@ -160,6 +175,7 @@ class TaskManager:
             max_steps=request.max_steps or self.settings.agent_max_steps,
             terminate=terminate,
             created_at=time.time(),
+            sampler=sampler,
         )
         if session_id in self._queues and self._queues[session_id][0].locked():
             task.status = TaskStatus.PENDING
@@ -195,11 +211,12 @@ class TaskManager:
         viewport: Viewport | None,
         avoid_domains: list[str] | None,
         allow_domains: list[str] | None,
+        sampler: Sampler | None = None,
     ) -> SessionCreated:
         """session_create with an initialTask (WebRun): the session, its starting point, then the task in it."""
-        request = initial.to_request()  # checked, with its backend's key, before any session exists
+        request = initial.to_request()  # checked, with its backend's readiness, before any session exists
         if request is not None:
-            self._backend(request)
+            self._backend(request, sampler)
         created = await self.browser.create_session(
             owner,
             starting_point=initial.starting_point or starting_point,
@@ -209,7 +226,9 @@ class TaskManager:
         )
         if request is not None:
             try:
-                submitted = await self.submit(owner, request.model_copy(update={"session_id": created.session_id}))
+                submitted = await self.submit(
+                    owner, request.model_copy(update={"session_id": created.session_id}), sampler=sampler
+                )
             except ThinkRunError:
                 await self.browser.end_session(
                     owner, created.session_id, SessionStatus.FAILED, "its initial task could not start"
@@ -259,9 +278,9 @@ class TaskManager:
         task.status, task.started_at = TaskStatus.RUNNING, time.time()
         self.rows.update(task.id, status=task.status, started_at=task.started_at)
         try:
-            async with self.browser.in_use(task.owner, task.session_id, avoid_domains=task.request.avoid_domains):
-                backend = self.backends.make(task.backend_name)
-                async with asyncio.timeout(task.request.timeout_ms / 1000):
+            async with asyncio.timeout(task.request.timeout_ms / 1000):
+                async with self.browser.in_use(task.owner, task.session_id, avoid_domains=task.request.avoid_domains):
+                    backend = await self.backends.make(task.backend_name, task.sampler)
                     if starting_point:
                         await self.browser.navigate(task.owner, task.session_id, url=starting_point)
                     planner = Planner(

@@ -79,7 +79,7 @@ def check_secret_specs(specs: Sequence[SecretSpec] | None) -> None:
 
 # The limits of a task request, shared by TaskRequest, InitialTask and the agent_execute tool's arguments.
 MIN_TIMEOUT_MS, MAX_TIMEOUT_MS, DEFAULT_TIMEOUT_MS = 30_000, 600_000, 300_000
-BackendName = Literal["gemini", "claude"]
+BackendName = Literal["gemini", "claude", "openai", "sampling"]  # sampling: the calling MCP client's model
 OutputType = Literal["text", "structured_json", "structured_csv"]
 Instruction = Annotated[str, Field(min_length=1, max_length=10_000)]
 TimeoutMs = Annotated[int, Field(ge=MIN_TIMEOUT_MS, le=MAX_TIMEOUT_MS)]

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from ...errors import ThinkRunError
 
-__all__ = ["Backend", "ModelReply", "RetryableError", "ToolCall", "ToolResult", "ToolSpec", "Turn"]
+__all__ = ["Backend", "ModelReply", "RetryableError", "ToolCall", "ToolResult", "ToolSpec", "Turn", "retry_after"]
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,7 @@ class ToolCall:
     name: str
     args: dict[str, Any]
     id: str
+    invalid: str | None = None  # why the arguments could not be read (a provider sending them as text)
 
 
 @dataclass(slots=True)
@@ -69,6 +70,15 @@ class ModelReply:
     native: Any = None
     stop_reason: str | None = None
     cached_input_tokens: int = 0  # of input_tokens, those the provider read from its prompt cache
+
+
+def retry_after(response: Any) -> float | None:
+    """The seconds an HTTP error response's ``retry-after`` header asks to wait, if it gives a number."""
+    try:
+        value = response.headers.get("retry-after")
+        return float(value) if value is not None else None
+    except (ValueError, AttributeError):
+        return None
 
 
 class RetryableError(Exception):
@@ -133,6 +143,13 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def _classify(self, exc: Exception) -> Exception:
         """A :class:`RetryableError` to retry, or the :class:`ThinkRunError` to fail with."""
+
+    def warm(self) -> None:  # noqa: B027 - optional hook
+        """Import what the SDK client would import lazily on its first call.
+
+        Called once, in a worker thread, right after the constructor (see ``Backends.make``),
+        so that no import runs on the event loop.
+        """
 
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release the SDK client."""

@@ -13,7 +13,7 @@ from typing import Any
 import anthropic
 
 from ...errors import ThinkRunError
-from .base import Backend, ModelReply, RetryableError, ToolCall, ToolSpec, Turn
+from .base import Backend, ModelReply, RetryableError, ToolCall, ToolSpec, Turn, retry_after
 
 __all__ = ["ClaudeBackend"]
 
@@ -24,6 +24,9 @@ class ClaudeBackend(Backend):
     def __init__(self, *, model: str, api_key: str, max_retries: int = 3, **kw: Any):
         super().__init__(model=model, max_retries=max_retries, **kw)
         self._client = anthropic.AsyncAnthropic(api_key=api_key, max_retries=0, timeout=self.timeout)
+
+    def warm(self) -> None:
+        self._client.messages  # noqa: B018 - the SDK imports its resources on first access
 
     async def close(self) -> None:
         await self._client.close()
@@ -55,7 +58,7 @@ class ClaudeBackend(Backend):
             status = exc.status_code
             message = _message(exc)
             if status == 429 or status == 529 or status >= 500 or status == 408:
-                return RetryableError(message, status=status, retry_after=_retry_after(exc))
+                return RetryableError(message, status=status, retry_after=retry_after(exc.response))
             if status in (401, 403):
                 return ThinkRunError(
                     "invalid_api_key", f"Anthropic refused the API key: {message}", hint="check ANTHROPIC_API_KEY"
@@ -112,11 +115,3 @@ def _message(exc: anthropic.APIStatusError) -> str:
         if isinstance(err, dict) and err.get("message"):
             return str(err["message"])
     return str(exc.message if hasattr(exc, "message") else exc)
-
-
-def _retry_after(exc: anthropic.APIStatusError) -> float | None:
-    try:
-        value = exc.response.headers.get("retry-after")
-        return float(value) if value is not None else None
-    except (ValueError, AttributeError):
-        return None

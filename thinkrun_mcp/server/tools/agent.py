@@ -23,6 +23,7 @@ from ...models import (
 )
 from ..app import Ctx, owner_of, respond, runtime_of, terse, tool
 from ..params import Domains, OptionalSessionId, TaskId
+from ..sampling import ClientSampler
 
 __all__ = ["TOOLS"]
 
@@ -47,7 +48,8 @@ def _task_text(t: TaskInfo) -> str:
 
 @tool(
     description=(
-        "Run a browser task with an LLM (gemini default, or claude). Returns a taskId at once (poll agent_status) "
+        "Run a browser task with an LLM: backend gemini, claude, openai (also local OpenAI-compatible servers) or "
+        "sampling (your own model, through MCP sampling); default: the server's. Returns a taskId at once (poll agent_status) "
         "or, with wait=true, the result. secrets: [{match: host pattern, fields: {name: value}}] reach pages, "
         "never the model. "
         'Example: {"instruction": "Find the price of Blue Widget", "startingPoint": "https://shop.example"}'
@@ -89,7 +91,7 @@ async def agent_execute(
         terminate_on_completion=terminate_on_completion,
     )
     owner = owner_of(ctx)
-    submitted = await rt.tasks.submit(owner, request)
+    submitted = await rt.tasks.submit(owner, request, sampler=ClientSampler(ctx))
     if not wait:
         info = await rt.tasks.status(owner, submitted.task_id)
         text = (
