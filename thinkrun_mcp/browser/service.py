@@ -150,6 +150,11 @@ class BrowserService:
         if session is not None and session.owner_id == owner.id:
             session.add_redactions(redactions)
 
+    async def log_action(self, owner: Owner, session_id: str, type: str, *, details: dict[str, Any], duration_ms: int) -> None:
+        """Add an entry to the session's action log for work done for it outside the browser (an agent's model call)."""
+        session = await self._registry.get(owner, session_id)
+        session.record_action(type, started=time.monotonic() - duration_ms / 1000, success=True, details=details)
+
     def redact(self, owner: Owner, session_id: str, text: str) -> str:
         """``text`` with the session's secret values replaced by their labels (also shortly after it ended)."""
         return self._registry.redact(owner, session_id, text)
