@@ -14,6 +14,7 @@ content is untrusted: it reaches the model fenced, and the rules that matter
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets as random
 import time
@@ -29,7 +30,7 @@ from .backends import Backend, ModelReply, ToolCall, ToolResult, Turn
 from .context import EXTRACT_KEEP, Conversation
 from .output import OutputInvalid, finalize
 from .prompts import AGENT_TOOLS, SYSTEM_PROMPT, TOOL_VALIDATORS, TOOLS_BY_NAME, TOOLS_CHARS, fence, neutral, task_message
-from .secrets import Secrets
+from .secrets import PLACEHOLDER, Secrets
 
 __all__ = ["AGENT_TOOLS", "ModelCall", "Outcome", "Planner", "StepRecord"]
 
@@ -279,10 +280,16 @@ class Planner:
                 return self._page_result(f"went back to {r.url}", r.events, r.observation.text, r.url)
             if call.name == "act":
                 method = str(a["method"])
-                value = a.get("value")
-                if value is not None:
-                    value = self.secrets.substitute(str(value), await b.page_url(o, s))
-                r = await b.act(o, s, method=method, ref=a.get("ref"), value=value, observe_chars=OBSERVATION_CHARS)
+                value = None if a.get("value") is None else str(a["value"])
+                fill_in = None
+                if value is not None and PLACEHOLDER.search(value):
+                    if not a.get("ref"):
+                        raise ThinkRunError("invalid_input", "a secret can only be typed into an element given by its ref")
+                    # Bound to the host of the field's own document, checked when the value is typed.
+                    fill_in = functools.partial(self.secrets.substitute, value)
+                r = await b.act(
+                    o, s, method=method, ref=a.get("ref"), value=value, value_for=fill_in, observe_chars=OBSERVATION_CHARS
+                )
                 line = f"{method} on {r.ref or 'the page'} done" + (f"; now at {r.url}" if r.navigated else "")
                 return self._page_result(line, r.events, r.observation.text, r.url)
             if call.name == "scroll":
