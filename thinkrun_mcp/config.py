@@ -18,12 +18,31 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from .models.tasks import BackendName
 
-__all__ = ["Settings"]
+__all__ = ["ModelPrice", "Settings"]
+
+
+class ModelPrice(BaseModel):
+    """What one model costs, in US dollars per million tokens (as the providers' price lists give it)."""
+
+    model_config = ConfigDict(extra="forbid", validate_by_name=True, validate_by_alias=True)
+
+    input: float = Field(ge=0, description="Input tokens not read from the prompt cache.")
+    cached_input: float | None = Field(
+        default=None, ge=0, alias="cachedInput", description="Input tokens read from the prompt cache (default: input)."
+    )
+    output: float = Field(ge=0, description="Output tokens, thinking included.")
+
+    def cost(self, *, input_tokens: int, cached_input_tokens: int, output_tokens: int) -> float:
+        """The estimated cost in USD; ``input_tokens`` counts every input token, the cached ones included."""
+        cached = min(cached_input_tokens, input_tokens)
+        cached_rate = self.input if self.cached_input is None else self.cached_input
+        total = (input_tokens - cached) * self.input + cached * cached_rate + output_tokens * self.output
+        return round(total / 1_000_000, 8)
 
 
 class Settings(BaseSettings):
@@ -102,6 +121,10 @@ class Settings(BaseSettings):
     openai_model: str = Field(default="gpt-5-mini", description="For a local server, the name it serves (e.g. qwen3:8b).")
     agent_max_steps: int = Field(default=40, ge=1, le=500)
     llm_max_retries: int = Field(default=3, ge=0, le=10)
+    model_prices: dict[str, ModelPrice] = Field(
+        default_factory=dict,
+        description="Model name → USD per million tokens, for the cost estimates of agent tasks (none: tokens only).",
+    )
     # The SDKs' own variable names, so a key set for other tools works here too; passed to the SDK clients explicitly.
     gemini_api_key: SecretStr | None = Field(
         default=None,

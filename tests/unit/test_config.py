@@ -11,7 +11,7 @@ import pytest
 from tests.support.fakes import FakeAnthropic, FakeGemini, Reply
 from thinkrun_mcp.agent.backends import Backends, Turn
 from thinkrun_mcp.agent.keys import KEY_FIELDS
-from thinkrun_mcp.config import Settings
+from thinkrun_mcp.config import ModelPrice, Settings
 from thinkrun_mcp.errors import ThinkRunError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -228,3 +228,20 @@ def test_no_module_but_config_reads_the_environment() -> None:
     ]
 
     assert readers == []
+
+
+# -- model prices ------------------------------------------------------------------------------
+
+
+def test_model_prices_are_read_as_json_and_empty_by_default(tmp_path: Path) -> None:
+    assert Settings(_env_file=None).model_prices == {}
+    settings = settings_from(tmp_path, 'THINKRUN_MODEL_PRICES={"m-1": {"input": 1, "cachedInput": 0.1, "output": 4}}\n')
+    assert settings.model_prices == {"m-1": ModelPrice(input=1, cached_input=0.1, output=4)}
+    with pytest.raises(ValueError, match="output"):
+        settings_from(tmp_path, 'THINKRUN_MODEL_PRICES={"m-1": {"input": 1}}\n')
+
+
+def test_a_price_counts_cached_input_at_its_own_rate_and_defaults_it_to_the_input_rate() -> None:
+    price = ModelPrice(input=2, cached_input=0.5, output=8)
+    assert price.cost(input_tokens=1_000_000, cached_input_tokens=600_000, output_tokens=100_000) == pytest.approx(1.9)
+    assert ModelPrice(input=2, output=8).cost(input_tokens=1_000, cached_input_tokens=1_000, output_tokens=0) == 0.002

@@ -47,10 +47,10 @@ from ..models import (
     Viewport,
     ts,
 )
-from ..store.tasks import TaskRows
+from ..store.tasks import TaskRow, TaskRows, TaskStepRow
 from ..urls import normalize_url
 from .backends import Backend, Backends, Sampler
-from .planner import Outcome, Planner, StepRecord
+from .planner import ModelCall, Outcome, Planner, StepRecord
 from .secrets import Secrets
 
 __all__ = ["TaskManager"]
@@ -81,7 +81,9 @@ class _Task:
     error: str | None = None
     steps: int = 0
     input_tokens: int = 0
+    cached_input_tokens: int = 0
     output_tokens: int = 0
+    cost_usd: float | None = None
     runner: asyncio.Task[None] | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
     listeners: list[Callable[[StepRecord], Any]] = field(default_factory=list)
@@ -292,11 +294,11 @@ class TaskManager:
                         owner=task.owner,
                         session_id=task.session_id,
                         on_step=lambda step: self._on_step(task, step),
+                        on_model=lambda call: self._on_model(task, call),
                     )
                     try:
                         return await planner.run()
                     finally:
-                        task.input_tokens, task.output_tokens = planner.input_tokens, planner.output_tokens
                         task.steps = planner.turns_taken
         except TimeoutError:
             return Outcome(TaskStatus.TIMEOUT, error=f"the task ran out of time ({task.request.timeout_ms} ms)")
@@ -335,10 +337,46 @@ class TaskManager:
         # The task's own secrets too: its session may have ended (and left memory) before the task did.
         return task.secrets.redact(self.browser.redact(task.owner, task.session_id, text))
 
+    def _usage(self, model: str, input_tokens: int, cached_input_tokens: int, output_tokens: int) -> TokenUsage:
+        """Tokens and, when ``model`` has a price in the settings, their estimated cost."""
+        price = self.settings.model_prices.get(model)
+        cost = None
+        if price is not None:
+            cost = price.cost(input_tokens=input_tokens, cached_input_tokens=cached_input_tokens, output_tokens=output_tokens)
+        return TokenUsage(
+            input_tokens=input_tokens, cached_input_tokens=cached_input_tokens, output_tokens=output_tokens, cost_usd=cost
+        )
+
+    async def _on_model(self, task: _Task, call: ModelCall) -> None:
+        """A model call: the task's totals, and an entry with its cost in the session's action log."""
+        usage = self._usage(task.model, call.input_tokens, call.cached_input_tokens, call.output_tokens)
+        task.input_tokens += call.input_tokens
+        task.cached_input_tokens += call.cached_input_tokens
+        task.output_tokens += call.output_tokens
+        if usage.cost_usd is not None:
+            task.cost_usd = round((task.cost_usd or 0) + usage.cost_usd, 8)
+        self.rows.update(
+            task.id,
+            input_tokens=task.input_tokens,
+            cached_input_tokens=task.cached_input_tokens,
+            output_tokens=task.output_tokens,
+            cost_usd=task.cost_usd,
+        )
+        details = {"taskId": task.id, "step": call.step, "model": task.model, "calls": call.calls}
+        details.update(usage.model_dump(by_alias=True))
+        try:
+            await self.browser.log_action(task.owner, task.session_id, "model_call", details=details, duration_ms=call.model_ms)
+        except ThinkRunError:
+            log.debug("model call of task %s not logged: its session ended", task.id)
+
     async def _on_step(self, task: _Task, step: StepRecord) -> None:
         task.steps = step.step
         args = {k: (self._redact(task, v) if isinstance(v, str) else v) for k, v in step.args.items()}
         now = time.time()
+        carries_model = step.input_tokens or step.output_tokens or step.model_ms
+        usage = (
+            self._usage(task.model, step.input_tokens, step.cached_input_tokens, step.output_tokens) if carries_model else None
+        )
         self.rows.step(
             task.id,
             step=step.step,
@@ -353,10 +391,10 @@ class TaskManager:
             input_tokens=step.input_tokens,
             output_tokens=step.output_tokens,
             prompt_chars=step.prompt_chars,
+            cached_input_tokens=step.cached_input_tokens,
+            cost_usd=usage.cost_usd if usage else None,
         )
-        task.input_tokens += step.input_tokens
-        task.output_tokens += step.output_tokens
-        self.rows.update(task.id, steps=task.steps, input_tokens=task.input_tokens, output_tokens=task.output_tokens)
+        self.rows.update(task.id, steps=task.steps)
         task.recent.append(
             TaskStep(
                 step=step.step,
@@ -367,6 +405,7 @@ class TaskManager:
                 url=step.url,
                 timestamp=ts(now),
                 duration=step.duration_ms,
+                usage=usage,
             )
         )
         del task.recent[:-LAST_STEPS]
@@ -402,7 +441,7 @@ class TaskManager:
                 output_type=task.request.output_type,
                 error=task.error,
                 steps=task.steps,
-                usage=TokenUsage(input_tokens=task.input_tokens, output_tokens=task.output_tokens),
+                usage=_usage_of(task),
                 created_at=ts(task.created_at),
                 started_at=ts(task.started_at),
                 completed_at=ts(task.completed_at),
@@ -422,7 +461,7 @@ class TaskManager:
             output_type=row.params.get("outputType", "text"),
             error=row.error,
             steps=row.steps,
-            usage=TokenUsage(input_tokens=row.input_tokens, output_tokens=row.output_tokens),
+            usage=_usage_of(row),
             created_at=ts(row.created_at),
             started_at=ts(row.started_at),
             completed_at=ts(row.completed_at),
@@ -436,6 +475,7 @@ class TaskManager:
                     url=s.url,
                     timestamp=ts(s.ts),
                     duration=s.duration_ms,
+                    usage=_usage_of(s) if s.input_tokens or s.output_tokens or s.model_ms else None,
                 )
                 for s in steps
             ],
@@ -467,3 +507,13 @@ class TaskManager:
             if on_step is not None and on_step in task.listeners:
                 task.listeners.remove(on_step)
         return await self.status(owner, task_id)
+
+
+def _usage_of(counted: _Task | TaskRow | TaskStepRow) -> TokenUsage:
+    """The tokens and cost a task (in memory or stored) or a stored step carries."""
+    return TokenUsage(
+        input_tokens=counted.input_tokens,
+        cached_input_tokens=counted.cached_input_tokens,
+        output_tokens=counted.output_tokens,
+        cost_usd=counted.cost_usd,
+    )

@@ -150,6 +150,11 @@ class BrowserService:
         if session is not None and session.owner_id == owner.id:
             session.add_redactions(redactions)
 
+    async def log_action(self, owner: Owner, session_id: str, type: str, *, details: dict[str, Any], duration_ms: int) -> None:
+        """Add an entry to the session's action log for work done for it outside the browser (an agent's model call)."""
+        session = await self._registry.get(owner, session_id)
+        session.record_action(type, started=time.monotonic() - duration_ms / 1000, success=True, details=details)
+
     def redact(self, owner: Owner, session_id: str, text: str) -> str:
         """``text`` with the session's secret values replaced by their labels (also shortly after it ended)."""
         return self._registry.redact(owner, session_id, text)
@@ -354,8 +359,14 @@ class BrowserService:
         instruction: str | None = None,
         timeout_ms: int | None = None,
         observe_chars: int | None = None,
+        value_for: Callable[[str], str] | None = None,
     ) -> ActResult:
-        """Do one method on a target given by ref, selector, or a plain-language instruction."""
+        """Do one method on a target given by ref, selector, or a plain-language instruction.
+
+        ``value_for``, when given, makes the value used: it is called with the origin of the document
+        that holds the target (its frame's, not the tab's), under the session's lock, just before the
+        action, and may raise to refuse it. An agent's secrets are bound to hosts this way.
+        """
         by_instruction = instruction is not None and not (ref or selector)
         if by_instruction:
             parsed = parse_act_instruction(instruction or "", method, model_reads_it=self._model() is not None)
@@ -387,6 +398,8 @@ class BrowserService:
                 actions.check_arguments(method, ref=ref, selector=None, value=value)
                 details.update(method=method, resolvedRef=ref, value=_shown(method, value))
             target = await actions.locate(page, ref=ref, selector=selector) if (ref or selector) else None
+            if value_for is not None:
+                value = value_for(await target.evaluate(_ORIGIN) if target is not None else page.url)
             session.last_full = None
             before_url, before_page, tabs_before = page.url, page, len(session.pages)
             watch = session.watch()
@@ -545,6 +558,10 @@ class BrowserService:
             return result, data
 
         return await self._run(owner, session_id, "screenshot", {"fullPage": full_page, "ref": ref, "selector": selector}, shoot)
+
+
+# The origin of an element's document: a frame's own, or the one it inherits (about:blank, srcdoc); "null" when opaque.
+_ORIGIN = "el => { const w = el.ownerDocument.defaultView; return w ? w.origin : 'null'; }"
 
 
 def _shown(method: str | None, value: str | None) -> str | None:

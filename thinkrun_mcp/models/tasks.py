@@ -147,6 +147,17 @@ class TaskSubmitted(Model):
     backend: str
 
 
+class TokenUsage(Model):
+    """Tokens of one model call or of a whole task, and their estimated cost."""
+
+    input_tokens: int = Field(default=0, description="Every input token, those read from the prompt cache included.")
+    cached_input_tokens: int = Field(default=0, description="Of inputTokens, those read from the provider's prompt cache.")
+    output_tokens: int = 0
+    cost_usd: float | None = Field(
+        default=None, description="Estimated from THINKRUN_MODEL_PRICES; null when the model has no price there."
+    )
+
+
 class TaskStep(Model):
     step: int
     action: str
@@ -156,11 +167,7 @@ class TaskStep(Model):
     url: str | None = None
     timestamp: datetime
     duration: int = Field(description="Milliseconds spent in the browser (model time excluded).")
-
-
-class TokenUsage(Model):
-    input_tokens: int = 0
-    output_tokens: int = 0
+    usage: TokenUsage | None = Field(default=None, description="The step's model call (on the first call of a step).")
 
 
 class TaskInfo(Model):

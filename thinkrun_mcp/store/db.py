@@ -223,6 +223,20 @@ async def m004_page_cache(db: aiosqlite.Connection) -> None:
     )
 
 
+@migration
+async def m005_task_cost(db: aiosqlite.Connection) -> None:
+    """Tokens read from the prompt cache and the estimated cost (NULL: no price), per task and per step."""
+    await run_script(
+        db,
+        """
+        ALTER TABLE tasks ADD COLUMN cached_input_tokens INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE tasks ADD COLUMN cost_usd REAL;
+        ALTER TABLE task_steps ADD COLUMN cached_input_tokens INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE task_steps ADD COLUMN cost_usd REAL
+        """,
+    )
+
+
 # -- typed rows ------------------------------------------------------------------------------
 
 

@@ -59,6 +59,7 @@ class Turn:
     tool_calls: list[ToolCall] = field(default_factory=list)
     results: list[ToolResult] = field(default_factory=list)
     native: Any = None  # the provider's own form of an assistant turn, replayed as-is (Gemini thought signatures)
+    cache_point: bool = False  # the conversation up to here is sent unchanged next step: worth a cache marker
 
 
 @dataclass(slots=True)

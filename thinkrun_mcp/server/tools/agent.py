@@ -29,9 +29,11 @@ __all__ = ["TOOLS"]
 
 
 def _task_text(t: TaskInfo) -> str:
+    u = t.usage
+    cost = f", about ${u.cost_usd:.4f}" if u.cost_usd is not None else ""
     lines = [
         f"Task {t.task_id} ({t.backend}) on session {t.session_id}: {t.status}, {t.steps} steps, "
-        f"{t.usage.input_tokens}+{t.usage.output_tokens} tokens"
+        f"{u.input_tokens}+{u.output_tokens} tokens ({u.cached_input_tokens} input tokens cached){cost}"
     ]
     if t.error:
         lines.append(f"Error: {t.error}")
@@ -109,7 +111,7 @@ async def agent_execute(
 
 
 @tool(
-    description="Status of an agent task: status, output, error, steps, token usage, times and the last steps.",
+    description="Status of an agent task: status, output, error, steps, token usage and estimated cost, times and the last steps.",
     annotations=ToolAnnotations(readOnlyHint=True),
 )
 async def agent_status(ctx: Ctx, task_id: TaskId) -> Annotated[CallToolResult, TaskInfo]:
