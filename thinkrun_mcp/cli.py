@@ -7,12 +7,15 @@ import asyncio
 import logging
 import platform
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from . import __version__
 from .config import Settings
+
+if TYPE_CHECKING:
+    from .browser.engine import BrowserEngine
 
 __all__ = ["build_parser", "main", "settings_from_args"]
 
@@ -43,7 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--path", default="/mcp", help="streamable-http endpoint path (default /mcp)")
     parser.add_argument("--data-dir", help="database, artifacts and cache (default ~/.thinkrun)")
     parser.add_argument("--browser-path", help="Chrome/Chromium executable")
-    parser.add_argument("--browser-endpoint", help="remote browser: ws://… (Playwright server) or http://… (CDP)")
+    parser.add_argument(
+        "--browser-endpoint",
+        help="remote browsers instead of a local one: ws://… (Playwright server), http://… (CDP); comma separated",
+    )
     parser.add_argument("--headed", action="store_true", default=None, help="show the browser window")
     parser.add_argument("--max-sessions", type=int, help="open sessions per client (default 3)")
     parser.add_argument("--idle-seconds", type=float, help="end sessions unused this long (default 300)")
@@ -152,13 +158,16 @@ async def doctor(settings: Settings) -> int:
     engine = BrowserEngine(settings)
     try:
         await engine.start()
-        location = find_browser(settings, engine.playwright)
-        try:
-            browser = await asyncio.wait_for(engine.browser(), timeout=60)
-            out.append(f"browser: {location.describe()} — launched, version {browser.version}")
-        except (ThinkRunError, TimeoutError) as exc:
-            ok = False
-            out.append(f"browser: {location.describe()} — FAILED to start: {exc}")
+        if settings.browser_endpoint:
+            ok = await _doctor_endpoints(engine, out)
+        else:
+            location = find_browser(settings, engine.playwright)
+            try:
+                browser = await asyncio.wait_for(engine.browser(), timeout=60)
+                out.append(f"browser: {location.describe()} — launched, version {browser.version}")
+            except (ThinkRunError, TimeoutError) as exc:
+                ok = False
+                out.append(f"browser: {location.describe()} — FAILED to start: {str(exc) or 'no answer within 60 s'}")
     except ThinkRunError as exc:
         ok = False
         out.append(f"browser: none — {exc}")
@@ -186,6 +195,31 @@ async def doctor(settings: Settings) -> int:
         out.append("page cache cloud provider: not configured (THINKRUN_CLOUD_URL, THINKRUN_API_KEY); local works")
     print("\n".join(out))
     return 0 if ok else 1
+
+
+async def _doctor_endpoints(engine: BrowserEngine, out: list[str]) -> bool:
+    """One line per remote browser endpoint (reached at once); True when at least one is up."""
+    from .errors import ThinkRunError
+
+    async def reach(key: str) -> str | None:
+        try:
+            await asyncio.wait_for(engine.browser(key), timeout=60)
+        except (ThinkRunError, TimeoutError) as exc:
+            return str(exc) or "no answer within 60 s"
+        return None
+
+    failures = await asyncio.gather(*(reach(e.key) for e in engine.endpoints))
+    kinds = {"playwright": "Playwright server", "cdp": "DevTools endpoint", "local": "local"}
+    for endpoint, failure in zip(engine.endpoints, failures, strict=True):
+        cap = f"cap {endpoint.max_sessions} sessions" if endpoint.max_sessions else "no session cap"
+        state = f"DOWN: {failure}" if failure else f"up, version {endpoint.version}, {cap}"
+        out.append(f"browser endpoint: {endpoint.shown} ({kinds[endpoint.kind]}) — {state}")
+    up = sum(1 for f in failures if f is None)
+    out.append(
+        f"browser endpoints: {up} of {len(failures)} up; new sessions go to the least loaded one that is up "
+        f"(open sessions per endpoint: session_health of the running server)"
+    )
+    return up > 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -17,13 +17,51 @@ import shlex
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from .models.tasks import BackendName
+from .urls import redact_url
 
-__all__ = ["ModelPrice", "Settings"]
+__all__ = ["BrowserEndpoint", "ModelPrice", "Settings"]
+
+_ENDPOINT_SCHEMES = ("ws", "wss", "http", "https")
+
+
+class BrowserEndpoint(BaseModel):
+    """One remote browser: a Playwright server (``ws://``, ``wss://``) or a DevTools endpoint (``http://``, ``https://``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    url: str
+    max_sessions: int | None = Field(default=None, ge=1, le=100_000, alias="maxSessions")
+
+    @field_validator("url", mode="after")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        value = value.strip()
+        parts = urlsplit(value)
+        if parts.scheme.lower() not in _ENDPOINT_SCHEMES or not parts.hostname:
+            raise ValueError(
+                f"{redact_url(value)!r} is not a browser endpoint: use ws://host:port/… (a Playwright server) "
+                "or http://host:port (a Chrome DevTools endpoint)"
+            )
+        return value
+
+    def __repr_args__(self) -> Any:  # a token in the URL stays out of logs and tracebacks
+        yield "url", self.shown
+        yield "max_sessions", self.max_sessions
+
+    @property
+    def shown(self) -> str:
+        """The URL fit to show: its password and query values masked."""
+        return redact_url(self.url)
+
+    @property
+    def protocol(self) -> Literal["playwright", "cdp"]:
+        return "playwright" if self.url.lower().startswith(("ws://", "wss://")) else "cdp"
 
 
 class ModelPrice(BaseModel):
@@ -72,8 +110,16 @@ class Settings(BaseSettings):
     browser_path: str | None = Field(
         default=None, description="Chrome/Chromium executable to launch (on the server's machine with a ws:// endpoint)."
     )
-    browser_endpoint: str | None = Field(
-        default=None, description="Remote browser: Playwright server ws://… or CDP http://… (no local launch)."
+    browser_endpoint: Annotated[list[BrowserEndpoint], NoDecode] = Field(
+        default_factory=list,
+        description="Remote browsers instead of a local launch: Playwright servers ws://… and CDP endpoints http://…; "
+        "comma or space separated, or a JSON list of URLs and {url, maxSessions} objects.",
+    )
+    endpoint_max_sessions: int | None = Field(
+        default=None, ge=1, le=100_000, description="Sessions at once on one browser endpoint (None: no cap)."
+    )
+    endpoint_reconnect_seconds: float = Field(
+        default=30, ge=0, le=3600, description="How long sessions of a lost remote endpoint wait for it (orphaned)."
     )
     headless: bool = Field(default=True, description="Run the local browser without a window.")
     browser_args: Annotated[list[str], NoDecode] = Field(
@@ -162,6 +208,23 @@ class Settings(BaseSettings):
     def _split_schemes(cls, value: Any) -> Any:
         items = _without_blanks(_list_from_text(value, split=lambda text: text.split(",")))
         return [i.lower() if isinstance(i, str) else i for i in items] if isinstance(items, list) else items
+
+    @field_validator("browser_endpoint", mode="before")
+    @classmethod
+    def _split_endpoints(cls, value: Any) -> Any:
+        items = _without_blanks(_list_from_text(value, split=lambda text: text.replace(",", " ").split()))
+        if isinstance(items, str | dict):
+            items = [items]
+        return [{"url": i} if isinstance(i, str) else i for i in items] if isinstance(items, list) else items
+
+    @field_validator("browser_endpoint", mode="after")
+    @classmethod
+    def _distinct_endpoints(cls, value: list[BrowserEndpoint]) -> list[BrowserEndpoint]:
+        urls = [e.url for e in value]
+        twice = sorted({e.shown for e in value if urls.count(e.url) > 1})
+        if twice:
+            raise ValueError(f"each browser endpoint may be listed once: {', '.join(twice)} is listed more often")
+        return value
 
     @field_validator("browser_args", mode="before")
     @classmethod

@@ -54,7 +54,7 @@ from .extract import ExtractFormat, read_content
 from .help import ModelHelp, parse_act_instruction, rank_by_name, resolve_by_name
 from .instruction import Resolution
 from .policy import UrlPolicy
-from .registry import SessionRegistry, describe_end
+from .registry import SessionRegistry
 from .session import BrowserSession
 from .view import Scope, compact_tree, observation
 
@@ -64,7 +64,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 WaitUntil = Literal["load", "domcontentloaded", "networkidle", "commit"]
-_CLOSED_HINT = "create a new session with session_create"
 
 
 class BrowserService:
@@ -119,8 +118,8 @@ class BrowserService:
         return created
 
     async def close_session(self, owner: Owner, session_id: str) -> SessionClosed:
-        """End a session at its owner's request; its history stays readable."""
-        session = await self._registry.get(owner, session_id)
+        """End a session at its owner's request (also an orphaned one); its history stays readable."""
+        session = await self._registry.get(owner, session_id, orphaned=True)
         await self._registry.end(session, SessionStatus.TERMINATED, "closed by client")
         return SessionClosed(success=True, message="Session terminated", session_id=session.id, status=session.status)
 
@@ -200,7 +199,7 @@ class BrowserService:
         try:
             async with session.lock:
                 if not session.is_open:
-                    raise ThinkRunError("session_closed", f"session {session.id} {describe_end(session)}", hint=_CLOSED_HINT)
+                    raise self._registry.not_open_error(session)
                 session.touch()
                 started = time.monotonic()
 
@@ -229,12 +228,9 @@ class BrowserService:
             session.busy -= 1
             session.touch()
 
-    @staticmethod
-    def _translate(session: BrowserSession, exc: PlaywrightError, type: str) -> ThinkRunError:
+    def _translate(self, session: BrowserSession, exc: PlaywrightError, type: str) -> ThinkRunError:
         if not session.is_open:
-            return ThinkRunError(
-                "session_closed", f"session {session.id} {describe_end(session)} while {type} was running", hint=_CLOSED_HINT
-            )
+            return self._registry.not_open_error(session, doing=type)
         return translate(exc, what=type, blocked_reason=session.last_block)
 
     # -- operations ----------------------------------------------------------------------

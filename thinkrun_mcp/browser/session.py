@@ -9,6 +9,9 @@ as :class:`~thinkrun_mcp.models.PageEvent` and reported by the next tool result.
 
 Work inside a session is serialized by :attr:`BrowserSession.lock`; the
 service layer (``service.py``) takes it around each tool call.
+
+A little over 500 lines on purpose: tabs, events, the network log and the
+recording all read and write one session's state.
 """
 
 from __future__ import annotations
@@ -89,6 +92,9 @@ class BrowserSession:
         self.id = session_id
         self.owner_id = owner_id
         self.client = client or owner_id  # the owner's client that created it: the per-client cap counts by it
+        self.endpoint: str | None = None  # the key of the browser endpoint its context is on
+        self.orphaned_at: float | None = None  # time.monotonic() when its browser was lost
+        self.page_url: str | None = None  # current_url unredacted: what a restored session reopens
         self.settings = settings
         self.policy = policy
         self.rows = rows
@@ -168,6 +174,17 @@ class BrowserSession:
     def _on_context_closed(self) -> None:
         self.pages.clear()
         self.active = None
+
+    async def reopen(self, context: BrowserContext) -> None:
+        """Take over a new context after the last one was lost with its browser (see the registry)."""
+        self.pages.clear()
+        self.active = None
+        self._routed = False
+        self._requests.clear()
+        self._responses.clear()
+        self.last_tree = self.last_full = None
+        self.events = [e for e in self.events if e.kind != "tab_closed"]  # the tabs went with the browser
+        await self.open(context)
 
     def touch(self) -> None:
         self.last_used = time.monotonic()
@@ -339,7 +356,7 @@ class BrowserSession:
         for w in self._watches:
             w.navigated = True
         if page is self.active:
-            self.current_url = self.redact(frame.url)
+            self.page_url, self.current_url = frame.url, self.redact(frame.url)
 
     # -- network -------------------------------------------------------------------------
 

@@ -49,7 +49,7 @@ async def observation(
         title = session.redact(title)
         session.last_tree = tree
         session.title = title
-        session.current_url = session.redact(page.url)
+        session.page_url, session.current_url = page.url, session.redact(page.url)
         header = _header(session, page, title, events)
         body = tree.text if tree.text else "(the page shows no content)"
         full = header + "\n" + body + (f"\n{tree.outside}" if tree.outside else "")

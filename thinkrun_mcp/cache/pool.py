@@ -131,6 +131,7 @@ class LanePool:
 
     async def _open(self, *, reusable: bool) -> Lane:
         context = await self.engine.new_context(
+            purpose="cache",  # counted apart from sessions: the endpoints' session caps do not refuse a render
             viewport={"width": self.settings.viewport_width, "height": self.settings.viewport_height},
             service_workers="block",
             accept_downloads=False,
