@@ -147,7 +147,7 @@ class TaskManager:
                     raise
             terminate = request.terminate_on_completion is not False
         if secrets:
-            self.browser.add_redactions(owner, session_id, secrets.redactions())
+            self.browser.redactor(owner).add(secrets.redactions())
 
         task = _Task(
             id=new_id("task"),
@@ -260,7 +260,7 @@ class TaskManager:
         self.rows.update(task.id, status=task.status, started_at=task.started_at)
         try:
             async with self.browser.in_use(task.owner, task.session_id, avoid_domains=task.request.avoid_domains):
-                backend = self.backends.make(task.backend_name)
+                backend = self.backends.make(task.backend_name, redactor=self.browser.redactor(task.owner))
                 async with asyncio.timeout(task.request.timeout_ms / 1000):
                     if starting_point:
                         await self.browser.navigate(task.owner, task.session_id, url=starting_point)
@@ -313,8 +313,7 @@ class TaskManager:
             task.done.set()
 
     def _redact(self, task: _Task, text: str) -> str:
-        # The task's own secrets too: its session may have ended (and left memory) before the task did.
-        return task.secrets.redact(self.browser.redact(task.owner, task.session_id, text))
+        return self.browser.redactor(task.owner).redact(text)
 
     async def _on_step(self, task: _Task, step: StepRecord) -> None:
         task.steps = step.step

@@ -45,6 +45,7 @@ from ..models import (
     SessionStatus,
     Viewport,
 )
+from ..redact import Redactor
 from ..text import paginate
 from ..urls import normalize_url
 from . import actions
@@ -144,15 +145,9 @@ class BrowserService:
         session = await self._registry.get(owner, session_id)
         return (await session.page()).url
 
-    def add_redactions(self, owner: Owner, session_id: str, redactions: dict[str, str]) -> None:
-        """Values to replace by labels in everything the session records or returns (an agent task's secrets)."""
-        session = self._registry.live(session_id)
-        if session is not None and session.owner_id == owner.id:
-            session.add_redactions(redactions)
-
-    def redact(self, owner: Owner, session_id: str, text: str) -> str:
-        """``text`` with the session's secret values replaced by their labels (also shortly after it ended)."""
-        return self._registry.redact(owner, session_id, text)
+    def redactor(self, owner: Owner) -> Redactor:
+        """The owner's secret values (an agent task adds its own): everything its sessions record or return hides them."""
+        return self._registry.redactors.for_owner(owner.id)
 
     @asynccontextmanager
     async def in_use(self, owner: Owner, session_id: str, *, avoid_domains: Iterable[str] = ()) -> AsyncIterator[None]:
@@ -371,7 +366,8 @@ class BrowserService:
         if not by_instruction:
             actions.check_arguments(method or "", ref=ref, selector=selector, value=value)
         timeout = timeout_ms or self.settings.action_timeout_ms
-        details: dict[str, Any] = {"method": method or "act", "ref": ref, "selector": selector, "value": _shown(method, value)}
+        # Typed text is recorded as typed, secret values (raw or encoded) as their placeholders: never a length.
+        details: dict[str, Any] = {"method": method or "act", "ref": ref, "selector": selector, "value": value}
         if instruction:
             details["instruction"] = instruction
 
@@ -385,7 +381,7 @@ class BrowserService:
                 if value is None:
                     value = resolution.value
                 actions.check_arguments(method, ref=ref, selector=None, value=value)
-                details.update(method=method, resolvedRef=ref, value=_shown(method, value))
+                details.update(method=method, resolvedRef=ref, value=value)
             target = await actions.locate(page, ref=ref, selector=selector) if (ref or selector) else None
             session.last_full = None
             before_url, before_page, tabs_before = page.url, page, len(session.pages)
@@ -545,10 +541,3 @@ class BrowserService:
             return result, data
 
         return await self._run(owner, session_id, "screenshot", {"fullPage": full_page, "ref": ref, "selector": selector}, shoot)
-
-
-def _shown(method: str | None, value: str | None) -> str | None:
-    """What the action log keeps of a value: typed text only as its length."""
-    if value is None or method not in ("fill", "type"):
-        return value
-    return f"<{len(value)} chars>"

@@ -32,6 +32,7 @@ from pydantic.alias_generators import to_camel
 
 from ..errors import ThinkRunError, invalid_input
 from ..models import Owner
+from ..redact import Redactor
 from ..runtime import Runtime
 from ..text import safe_text
 
@@ -42,6 +43,7 @@ __all__ = [
     "camel_case_args",
     "error_result",
     "owner_of",
+    "redactor_of",
     "respond",
     "runtime_of",
     "terse",
@@ -190,13 +192,18 @@ class ThinkRunMCP(MCPServer[Runtime]):
         if context is None:  # a direct call in Python, not a request: let the SDK make the context
             return await super().call_tool(name, arguments, context)
         result = await definition.fn(**{definition.context_arg: context}, **values)
-        return safe_result(as_tool_result(result))
+        return safe_result(as_tool_result(result), redactor_of(context))
 
 
-def safe_result(result: CallToolResult) -> CallToolResult:
-    """The result with no lone surrogate left in its texts or structured content (a page may hold some)."""
-    content = [c.model_copy(update={"text": safe_text(c.text)}) if isinstance(c, TextContent) else c for c in result.content]
-    return result.model_copy(update={"content": content, "structured_content": safe_text(result.structured_content)})
+def safe_result(result: CallToolResult, redactor: Redactor) -> CallToolResult:
+    """The result as it may leave: no lone surrogate (a page may hold some) and none of the caller's
+    secret values, raw or encoded, in its texts or structured fields — whatever the tool forgot."""
+
+    def clean(value: Any) -> Any:
+        return redactor.redact_data(safe_text(value))
+
+    content = [c.model_copy(update={"text": clean(c.text)}) if isinstance(c, TextContent) else c for c in result.content]
+    return result.model_copy(update={"content": content, "structured_content": clean(result.structured_content)})
 
 
 def as_tool_result(result: Any) -> CallToolResult:
@@ -392,6 +399,11 @@ def owner_of(ctx: Ctx) -> Owner:
         name = info.get("name") if isinstance(info, dict) else None
         return Owner("local", client=f"http:{name or 'anonymous'}")
     return Owner.local()
+
+
+def redactor_of(ctx: Ctx) -> Redactor:
+    """The calling owner's secret values: hidden from everything it is sent (results, progress messages)."""
+    return runtime_of(ctx).redactors.for_owner(owner_of(ctx).id)
 
 
 def respond(model: BaseModel, text: str, *, image: tuple[bytes, str] | None = None) -> CallToolResult:

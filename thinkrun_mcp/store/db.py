@@ -29,6 +29,8 @@ from typing import Any, Generic, TypeVar
 
 import aiosqlite
 
+from ..ids import is_id
+from ..redact import Redactor
 from ..text import safe_text
 
 __all__ = ["MIGRATIONS", "Store", "Table", "json_object", "migration", "run_script"]
@@ -266,8 +268,9 @@ class Table(Generic[R]):
 class Store:
     """Owner of the database connection. Open with :meth:`open`, close with :meth:`close`."""
 
-    def __init__(self, path: Path, *, flush_interval: float = 0.2, max_batch: int = 500):
+    def __init__(self, path: Path, *, flush_interval: float = 0.2, max_batch: int = 500, redactor: Redactor | None = None):
         self.path = path
+        self.redactor = redactor if redactor is not None else Redactor()  # secret values never reach the file
         self._flush_interval = flush_interval
         self._max_batch = max_batch
         self._db: aiosqlite.Connection | None = None
@@ -341,10 +344,17 @@ class Store:
         if self._closed:
             log.debug("write after close dropped: %s", sql.split("(", 1)[0])
             return
-        # A page's text may hold lone surrogates, which SQLite's UTF-8 cannot take: the whole batch would fail.
-        self._queue.append((sql, tuple(safe_text(p) if isinstance(p, str) else p for p in params)))
+        self._queue.append((sql, tuple(self._clean(p) for p in params)))
         if len(self._queue) >= self._max_batch:
             self._wakeup.set()
+
+    def _clean(self, value: Any) -> Any:
+        """A parameter as written: no lone surrogate (SQLite's UTF-8 cannot take one: the whole batch would fail)
+        and no secret value, raw or encoded (the last line: the services redact first). Our own ids and
+        digests are left as they are: they hold nothing from a page, and they are the keys of updates."""
+        if not isinstance(value, str) or is_id(value):
+            return value
+        return self.redactor.redact(safe_text(value))
 
     def update(self, table: Table[Any], key: Any, values: Mapping[str, Any]) -> None:
         """Queue the update :meth:`Table.update` builds (nothing when every value is None)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ...errors import ThinkRunError
+from ...redact import Redactor
 from ..keys import api_key, backend_status
 from .base import Backend, ModelReply, ToolCall, ToolResult, ToolSpec, Turn
 
@@ -49,8 +50,13 @@ class Backends:
                 hint=f"set {variable} in the server's environment or .env (or choose the other backend)",
             )
 
-    def make(self, name: str) -> Backend:
-        """A new client for ``name``; the caller closes it."""
+    def make(self, name: str, *, redactor: Redactor | None = None) -> Backend:
+        """A new client for ``name``, whose every request hides ``redactor``'s values; the caller closes it."""
+        backend = self._make(name)
+        backend.redactor = redactor
+        return backend
+
+    def _make(self, name: str) -> Backend:
         self.require(name)
         key = api_key(self.settings, name)
         assert key is not None  # require() checked it
