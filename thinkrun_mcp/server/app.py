@@ -276,7 +276,7 @@ _GUARD_RAIL = 1_000_000  # a maximum this large only stops absurd input: enforce
 def compact_schema(schema: Any) -> Any:
     """The same input JSON Schema with less to read.
 
-    No titles; optional arguments lose their ``null`` (leaving one out is how a caller
+    No titles, no ``additionalProperties: false``; optional arguments lose their ``null`` (leaving one out is how a caller
     says "none"); size limits, guard-rail maximums and defaults of ``false``/``0`` are
     enforced by the server but not published.
     """
@@ -288,8 +288,8 @@ def compact_schema(schema: Any) -> Any:
     for key, value in schema.items():
         if key == "title" and isinstance(value, str):
             continue
-        if key in _ENFORCED_ONLY:
-            continue
+        if key in _ENFORCED_ONLY or (key == "additionalProperties" and value is False):
+            continue  # unknown keys are refused at any depth all the same
         if key == "default" and value in (False, 0) and value is not None:
             continue  # false and 0 are what a caller assumes anyway
         if key == "maximum" and isinstance(value, int) and value >= _GUARD_RAIL:
@@ -316,7 +316,8 @@ def shallow_output_schema(schema: dict[str, Any]) -> dict[str, Any]:
     expect, and the structured results stay valid against it. (Typed fields would add
     a sixth to the tool list.)
     """
-    out = {k: v for k, v in schema.items() if k not in ("$defs", "required", "description", "title", "properties")}
+    dropped = ("$defs", "required", "description", "title", "properties", "additionalProperties")
+    out = {k: v for k, v in schema.items() if k not in dropped}
     out["properties"] = {name: {} for name in schema.get("properties", {})}
     return out
 
