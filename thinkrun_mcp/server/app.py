@@ -34,7 +34,8 @@ from ..errors import ThinkRunError, invalid_input
 from ..models import Owner
 from ..redact import Redactor
 from ..runtime import Runtime
-from ..text import safe_text
+from ..text import clip, safe_text
+from .stdio import UNREADABLE, stdio_streams
 
 __all__ = [
     "Ctx",
@@ -149,6 +150,12 @@ class ThinkRunMCP(MCPServer[Runtime]):
         super().__init__(*args, **kwargs)
         self._tool_defs: dict[str, ToolDef] = {}
 
+    async def run_stdio_async(self) -> None:
+        """Serve stdio, answering also lines that hold lone-surrogate escapes (see ``server/stdio.py``)."""
+        async with stdio_streams() as (read_stream, write_stream):  # type: ignore[attr-defined]
+            server = self._lowlevel_server  # the SDK's own run_stdio_async does the same
+            await server.run(read_stream, write_stream, server.create_initialization_options())
+
     def add_tools(self, tools: Sequence[ToolDef]) -> None:
         for t in tools:
             t.register(self)
@@ -180,6 +187,9 @@ class ThinkRunMCP(MCPServer[Runtime]):
                     hint="tools/list names every tool",
                 )
             )
+        if UNREADABLE in arguments:  # the transport could not read this call's JSON (server/stdio.py)
+            why = clip(str(arguments[UNREADABLE]), 200)
+            return error_result(ThinkRunError("invalid_input", f"the arguments cannot be read: {why}", hint="send flatter JSON"))
         try:
             arguments = safe_text(arguments)  # a client's JSON may hold lone surrogates ("\ud800")
             values = parse_arguments(definition, arguments)
