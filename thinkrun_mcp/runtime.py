@@ -21,6 +21,7 @@ from .browser.registry import SessionRegistry
 from .browser.service import BrowserService
 from .cache.page_cache import PageCache
 from .config import Settings
+from .redact import Redactors, redact_logs
 from .store.cache import CacheRows
 from .store.db import Store
 from .store.records import Records
@@ -42,11 +43,13 @@ class Runtime:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.state = RuntimeState.NEW
-        self.store = Store(settings.db_path, lock_wait=settings.db_lock_wait_seconds)
+        self.redactors = Redactors()  # agent secrets: hidden from results, model requests, the database and the log
+        redact_logs(self.redactors.everything)
+        self.store = Store(settings.db_path, lock_wait=settings.db_lock_wait_seconds, redactor=self.redactors.everything)
         self.rows = SessionRows(self.store)
         self.records = Records(self.store)
         self.engine = BrowserEngine(settings)
-        self.registry = SessionRegistry(settings, self.engine, self.rows, self.records)
+        self.registry = SessionRegistry(settings, self.engine, self.rows, self.records, self.redactors)
         self.backends = Backends(settings)  # one factory of LLM clients for element help and agent tasks
         self.assist = Assist(settings, ActCacheRows(self.store), self.backends)
         self.browser = BrowserService(settings, self.registry, help=self.assist)

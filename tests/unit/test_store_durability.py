@@ -212,7 +212,11 @@ async def test_a_failed_start_leaves_no_thread_behind(tmp_path: Path):
 
     await refused(Store(path).open())
 
-    assert threading.active_count() == threads
+    for _ in range(50):  # a connection thread told to stop may take a moment to end
+        if threading.active_count() <= threads:
+            break
+        await asyncio.sleep(0.1)
+    assert threading.active_count() <= threads, threading.enumerate()
 
 
 # -- damage under a running store, and statements SQLite refuses ------------------------------

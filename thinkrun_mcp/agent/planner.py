@@ -262,7 +262,7 @@ class Planner:
     # -- executing one call ---------------------------------------------------------------
 
     def _redact(self, text: str) -> str:
-        return self.secrets.redact(self.browser.redact(self.owner, self.session_id, text))
+        return self.browser.redactor(self.owner).redact(text)
 
     async def _execute(self, call: ToolCall) -> _Executed:
         a = call.args

@@ -164,7 +164,7 @@ class TaskManager:
                     raise
             terminate = request.terminate_on_completion is not False
         if secrets:
-            self.browser.add_redactions(owner, session_id, secrets.redactions())
+            self.browser.redactor(owner).add(secrets.redactions())
 
         task = _Task(
             id=new_id("task"),
@@ -282,7 +282,9 @@ class TaskManager:
         try:
             async with asyncio.timeout(task.request.timeout_ms / 1000):
                 async with self.browser.in_use(task.owner, task.session_id, avoid_domains=task.request.avoid_domains):
-                    backend = await self.backends.make(task.backend_name, task.sampler)
+                    backend = await self.backends.make(
+                        task.backend_name, task.sampler, redactor=self.browser.redactor(task.owner)
+                    )
                     if starting_point:
                         await self.browser.navigate(task.owner, task.session_id, url=starting_point)
                     planner = Planner(
@@ -334,8 +336,7 @@ class TaskManager:
             task.done.set()
 
     def _redact(self, task: _Task, text: str) -> str:
-        # The task's own secrets too: its session may have ended (and left memory) before the task did.
-        return task.secrets.redact(self.browser.redact(task.owner, task.session_id, text))
+        return self.browser.redactor(task.owner).redact(text)
 
     def _usage(self, model: str, input_tokens: int, cached_input_tokens: int, output_tokens: int) -> TokenUsage:
         """Tokens and, when ``model`` has a price in the settings, their estimated cost."""

@@ -24,7 +24,6 @@ goes through the id-based :class:`~thinkrun_mcp.browser.service.BrowserService`.
 from __future__ import annotations
 
 import asyncio
-import collections
 import logging
 import time
 from typing import Any, Protocol
@@ -35,6 +34,7 @@ from ..config import Settings
 from ..errors import ThinkRunError
 from ..ids import new_id
 from ..models import Owner, SessionStatus
+from ..redact import Redactors
 from ..store.records import Records
 from ..store.sessions import SessionRows
 from ..text import clip
@@ -46,8 +46,6 @@ from .session import BrowserSession
 __all__ = ["Ended", "SessionRegistry", "describe_end"]
 
 log = logging.getLogger(__name__)
-
-_ENDED_SECRETS_KEPT = 256  # ended sessions whose secret values are still hidden from late reports
 
 
 class Ended(Protocol):
@@ -71,8 +69,11 @@ def describe_end(session: Ended) -> str:
 
 
 class SessionRegistry:
-    def __init__(self, settings: Settings, engine: BrowserEngine, rows: SessionRows, records: Records):
+    def __init__(
+        self, settings: Settings, engine: BrowserEngine, rows: SessionRows, records: Records, redactors: Redactors | None = None
+    ):
         self.settings = settings
+        self.redactors = redactors if redactors is not None else Redactors()
         self.engine = engine
         self.rows = rows
         self.records = records
@@ -80,7 +81,6 @@ class SessionRegistry:
         self._defaults: dict[str, str] = {}
         self._create_lock = asyncio.Lock()
         self._default_locks: dict[str, asyncio.Lock] = {}
-        self._ended_secrets: collections.OrderedDict[str, tuple[str, dict[str, str]]] = collections.OrderedDict()
         self._reaper: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()  # ending or restoring sessions of a lost browser
         self._waiting: set[asyncio.Task[Any]] = set()  # those of them still waiting for their endpoint
@@ -149,6 +149,7 @@ class SessionRegistry:
                 records=self.records,
                 viewport=viewport,
                 options=options,
+                redactor=self.redactors.for_owner(owner.id),
             )
             self._sessions[session.id] = session
         self.rows.insert(
@@ -192,18 +193,6 @@ class SessionRegistry:
     def live(self, session_id: str) -> BrowserSession | None:
         """The session with this id while it is in memory (open, or ending), whoever owns it."""
         return self._sessions.get(session_id)
-
-    def redact(self, owner: Owner, session_id: str, text: str) -> str:
-        """``text`` with the secret values of the owner's session replaced, also shortly after it ended."""
-        session = self._sessions.get(session_id)
-        if session is not None:
-            return session.redact(text) if session.owner_id == owner.id else text
-        owner_id, secrets = self._ended_secrets.get(session_id, ("", {}))
-        if owner_id != owner.id:
-            return text
-        for value, label in secrets.items():
-            text = text.replace(value, label)
-        return text
 
     def busy(self, session_id: str) -> int:
         """Calls or tasks in flight in an open session (0 when it is not open)."""
@@ -271,15 +260,11 @@ class SessionRegistry:
             action_count=session.action_count,
             navigation_count=session.navigation_count,
             screenshot_count=session.screenshot_count,
-            current_url=session.current_url,
-            title=session.title,
+            current_url=session.current_url and session.redact(session.current_url),
+            title=session.title and session.redact(session.title),
             dropped=session.dropped,
         )
         self._sessions.pop(session.id, None)
-        if session.secrets:  # an agent task may still report after its session ended: keep hiding its values
-            self._ended_secrets[session.id] = (session.owner_id, dict(session.secrets))
-            while len(self._ended_secrets) > _ENDED_SECRETS_KEPT:
-                self._ended_secrets.popitem(last=False)
         log.info("session %s %s: %s", session.id, status, reason)
 
     def not_open_error(self, session: BrowserSession, *, doing: str | None = None) -> ThinkRunError:

@@ -45,6 +45,7 @@ from ..models import (
     SessionStatus,
     Viewport,
 )
+from ..redact import Redactor
 from ..text import paginate
 from ..urls import normalize_url
 from . import actions
@@ -143,20 +144,14 @@ class BrowserService:
         session = await self._registry.get(owner, session_id)
         return (await session.page()).url
 
-    def add_redactions(self, owner: Owner, session_id: str, redactions: dict[str, str]) -> None:
-        """Values to replace by labels in everything the session records or returns (an agent task's secrets)."""
-        session = self._registry.live(session_id)
-        if session is not None and session.owner_id == owner.id:
-            session.add_redactions(redactions)
+    def redactor(self, owner: Owner) -> Redactor:
+        """The owner's secret values (an agent task adds its own): everything its sessions record or return hides them."""
+        return self._registry.redactors.for_owner(owner.id)
 
     async def log_action(self, owner: Owner, session_id: str, type: str, *, details: dict[str, Any], duration_ms: int) -> None:
         """Add an entry to the session's action log for work done for it outside the browser (an agent's model call)."""
         session = await self._registry.get(owner, session_id)
         session.record_action(type, started=time.monotonic() - duration_ms / 1000, success=True, details=details)
-
-    def redact(self, owner: Owner, session_id: str, text: str) -> str:
-        """``text`` with the session's secret values replaced by their labels (also shortly after it ended)."""
-        return self._registry.redact(owner, session_id, text)
 
     @asynccontextmanager
     async def in_use(self, owner: Owner, session_id: str, *, avoid_domains: Iterable[str] = ()) -> AsyncIterator[None]:
@@ -378,7 +373,8 @@ class BrowserService:
         if not by_instruction:
             actions.check_arguments(method or "", ref=ref, selector=selector, value=value)
         timeout = timeout_ms or self.settings.action_timeout_ms
-        details: dict[str, Any] = {"method": method or "act", "ref": ref, "selector": selector, "value": _shown(method, value)}
+        # Typed text is recorded as typed, secret values (raw or encoded) as their placeholders: never a length.
+        details: dict[str, Any] = {"method": method or "act", "ref": ref, "selector": selector, "value": value}
         if instruction:
             details["instruction"] = instruction
 
@@ -392,7 +388,7 @@ class BrowserService:
                 if value is None:
                     value = resolution.value
                 actions.check_arguments(method, ref=ref, selector=None, value=value)
-                details.update(method=method, resolvedRef=ref, value=_shown(method, value))
+                details.update(method=method, resolvedRef=ref, value=value)
             target = await actions.locate(page, ref=ref, selector=selector) if (ref or selector) else None
             if value_for is not None:
                 value = value_for(await target.evaluate(_ORIGIN) if target is not None else page.url)
@@ -558,10 +554,3 @@ class BrowserService:
 
 # The origin of an element's document: a frame's own, or the one it inherits (about:blank, srcdoc); "null" when opaque.
 _ORIGIN = "el => { const w = el.ownerDocument.defaultView; return w ? w.origin : 'null'; }"
-
-
-def _shown(method: str | None, value: str | None) -> str | None:
-    """What the action log keeps of a value: typed text only as its length."""
-    if value is None or method not in ("fill", "type"):
-        return value
-    return f"<{len(value)} chars>"

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import logging
 import re
 import time
@@ -33,6 +32,7 @@ from playwright.async_api import Error as PlaywrightError
 from ..errors import ThinkRunError
 from ..ids import new_id
 from ..models import OPEN_STATUSES, PageEvent, SessionStatus
+from ..redact import Redactor
 from ..text import clip
 from .guard import guard
 from .observe import ElementInfo
@@ -88,6 +88,7 @@ class BrowserSession:
         records: Records,
         viewport: tuple[int, int],
         options: dict[str, Any],
+        redactor: Redactor | None = None,
     ):
         self.id = session_id
         self.owner_id = owner_id
@@ -119,7 +120,8 @@ class BrowserSession:
         self.title: str | None = None
         self.dropped: dict[str, int] = {"console": 0, "network": 0, "events": 0}
         self.next_dialog: tuple[str, str | None] | None = None  # one-shot ("accept"|"dismiss", prompt text)
-        self.secrets: dict[str, str] = {}  # value → label shown instead, in everything recorded or returned (agent task secrets)
+        # The owner's secret values (agent tasks), replaced by placeholders in everything recorded or returned.
+        self.redactor = redactor if redactor is not None else Redactor()
         self.last_tree: Any = None  # TreeText of the latest observation (refs shown to the model)
         self.last_full: tuple[str, str, str] | None = None  # (url, scope, full observation text) for cursors
         self.last_block: str | None = None
@@ -258,22 +260,16 @@ class BrowserSession:
         return events
 
     def redact(self, text: str) -> str:
-        if not self.secrets or not text:
-            return text
-        for value, label in self.secrets.items():
-            if value in text:
-                text = text.replace(value, label)
-        return text
+        """``text`` with the owner's secret values (raw or encoded) replaced by their placeholders."""
+        return self.redactor.redact(text)
 
     def redact_data(self, data: Any) -> Any:
         """JSON-like ``data`` (extracted links, tables) with secret values replaced, at any depth."""
-        if not self.secrets or data is None:
-            return data
-        return json.loads(self.redact(json.dumps(data, ensure_ascii=False)))
+        return self.redactor.redact_data(data)
 
     def redact_elements(self, elements: Mapping[str, ElementInfo]) -> Mapping[str, ElementInfo]:
         """Elements whose names and texts show no secret value (what element help may see)."""
-        if not self.secrets:
+        if not self.redactor:
             return elements
         return {ref: dataclasses.replace(e, name=self.redact(e.name), text=self.redact(e.text)) for ref, e in elements.items()}
 
@@ -455,7 +451,7 @@ class BrowserSession:
         self, type: str, *, started: float, success: bool, details: dict[str, Any], error: str | None = None
     ) -> None:
         self.action_count += 1
-        details = {k: (self.redact(v) if isinstance(v, str) else v) for k, v in details.items()}
+        details = {k: (_clip(self.redact(v)) if isinstance(v, str) else v) for k, v in details.items()}
         self.records.action(
             self.id,
             type=type,
@@ -518,9 +514,5 @@ class BrowserSession:
         return self.artifacts_dir / f"{object_id}.{suffix}"
 
     def add_redactions(self, redactions: dict[str, str]) -> None:
-        """Show ``label`` instead of ``value`` in everything this session records or returns, from now on.
-
-        Longer values are replaced first, so a value containing another is not half-replaced.
-        """
-        merged = {**self.secrets, **{v: label for v, label in redactions.items() if v}}
-        self.secrets = dict(sorted(merged.items(), key=lambda kv: -len(kv[0])))
+        """Show ``label`` instead of ``value`` in everything this session (and its owner) records or returns, from now on."""
+        self.redactor.add(redactions)

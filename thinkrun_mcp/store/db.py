@@ -15,7 +15,7 @@ damaged file, see :mod:`~thinkrun_mcp.store.failures`), and queued rows are kept
 and written once the lock is gone. :meth:`Store.open` fails within about two
 seconds, naming the file, the cause and the remedy, when the file is locked or damaged.
 
-Migrations are named functions applied once, in order, and recorded in the
+Migrations (:mod:`~thinkrun_mcp.store.migrations`) are named functions applied once, in order, recorded in the
 ``_migrations`` table (the approach of simonw/llm).
 
 Each record family reads its rows as frozen dataclasses through a :class:`Table`:
@@ -38,11 +38,14 @@ from typing import Any, Generic, TypeVar
 
 import aiosqlite
 
+from ..ids import is_id
+from ..redact import Redactor
 from ..text import safe_text
 from .failures import Kind, kind_of, retry_busy, storage_error
+from .migrations import MIGRATIONS
 from .writer import Writer
 
-__all__ = ["MIGRATIONS", "Store", "Table", "json_object", "migration", "run_script"]
+__all__ = ["Store", "Table", "json_object"]
 
 R = TypeVar("R")
 T = TypeVar("T")
@@ -52,192 +55,6 @@ _CHECK_BUDGET = 1.0  # seconds the start-up quick_check may take
 _BUSY_SLICE = 0.1  # SQLite's own busy wait per attempt; attempts repeat until the caller's deadline
 
 log = logging.getLogger(__name__)
-
-Migration = Callable[[aiosqlite.Connection], Awaitable[None]]
-MIGRATIONS: list[tuple[str, Migration]] = []
-
-
-def migration(fn: Migration) -> Migration:
-    """Register a migration; its function name is its recorded identity. Order of definition is order of application."""
-    MIGRATIONS.append((fn.__name__, fn))
-    return fn
-
-
-async def run_script(db: aiosqlite.Connection, script: str) -> None:
-    """Run ``;``-separated DDL statements inside the caller's transaction (``executescript`` would commit)."""
-    for statement in script.split(";"):
-        if statement.strip():
-            await db.execute(statement)
-
-
-@migration
-async def m001_sessions_and_records(db: aiosqlite.Connection) -> None:
-    await run_script(
-        db,
-        """
-        CREATE TABLE sessions (
-            id TEXT PRIMARY KEY,
-            client_key TEXT NOT NULL,
-            status TEXT NOT NULL,
-            created_at REAL NOT NULL,
-            ended_at REAL,
-            end_reason TEXT,
-            current_url TEXT,
-            title TEXT,
-            viewport_width INTEGER NOT NULL,
-            viewport_height INTEGER NOT NULL,
-            options TEXT NOT NULL DEFAULT '{}',
-            action_count INTEGER NOT NULL DEFAULT 0,
-            navigation_count INTEGER NOT NULL DEFAULT 0,
-            screenshot_count INTEGER NOT NULL DEFAULT 0,
-            dropped TEXT NOT NULL DEFAULT '{}'
-        );
-        CREATE INDEX sessions_created ON sessions(created_at);
-        CREATE TABLE actions (
-            id INTEGER PRIMARY KEY,
-            session_id TEXT NOT NULL,
-            type TEXT NOT NULL,
-            ts REAL NOT NULL,
-            success INTEGER NOT NULL,
-            details TEXT NOT NULL DEFAULT '{}',
-            duration_ms INTEGER NOT NULL,
-            error TEXT
-        );
-        CREATE INDEX actions_session ON actions(session_id, id);
-        CREATE TABLE console (
-            id INTEGER PRIMARY KEY,
-            session_id TEXT NOT NULL,
-            ts REAL NOT NULL,
-            level TEXT NOT NULL,
-            message TEXT NOT NULL,
-            url TEXT
-        );
-        CREATE INDEX console_session ON console(session_id, id);
-        CREATE TABLE network (
-            id INTEGER PRIMARY KEY,
-            session_id TEXT NOT NULL,
-            ts REAL NOT NULL,
-            url TEXT NOT NULL,
-            method TEXT NOT NULL,
-            status INTEGER,
-            resource_type TEXT,
-            duration_ms INTEGER,
-            size INTEGER,
-            failure TEXT
-        );
-        CREATE INDEX network_session ON network(session_id, id);
-        CREATE TABLE artifacts (
-            id TEXT PRIMARY KEY,
-            session_id TEXT,
-            type TEXT NOT NULL,
-            path TEXT NOT NULL,
-            mime_type TEXT,
-            bytes INTEGER NOT NULL DEFAULT 0,
-            width INTEGER,
-            height INTEGER,
-            name TEXT,
-            ts REAL NOT NULL
-        );
-        CREATE INDEX artifacts_session ON artifacts(session_id, ts);
-        """,
-    )
-
-
-@migration
-async def m003_agent_tasks(db: aiosqlite.Connection) -> None:
-    await run_script(
-        db,
-        """
-        CREATE TABLE tasks (
-            id TEXT PRIMARY KEY,
-            session_id TEXT,
-            client_key TEXT NOT NULL,
-            status TEXT NOT NULL,
-            backend TEXT NOT NULL,
-            model TEXT NOT NULL,
-            instruction TEXT NOT NULL,
-            params TEXT NOT NULL DEFAULT '{}',
-            output TEXT,
-            error TEXT,
-            steps INTEGER NOT NULL DEFAULT 0,
-            input_tokens INTEGER NOT NULL DEFAULT 0,
-            output_tokens INTEGER NOT NULL DEFAULT 0,
-            created_at REAL NOT NULL,
-            started_at REAL,
-            completed_at REAL
-        );
-        CREATE INDEX tasks_session ON tasks(session_id, created_at);
-        CREATE INDEX tasks_status ON tasks(status);
-        CREATE TABLE task_steps (
-            id INTEGER PRIMARY KEY,
-            task_id TEXT NOT NULL,
-            step INTEGER NOT NULL,
-            ts REAL NOT NULL,
-            action TEXT NOT NULL,
-            args TEXT NOT NULL DEFAULT '{}',
-            outcome TEXT NOT NULL DEFAULT '',
-            success INTEGER NOT NULL,
-            url TEXT,
-            duration_ms INTEGER NOT NULL DEFAULT 0,
-            model_ms INTEGER NOT NULL DEFAULT 0,
-            input_tokens INTEGER NOT NULL DEFAULT 0,
-            output_tokens INTEGER NOT NULL DEFAULT 0,
-            prompt_chars INTEGER NOT NULL DEFAULT 0
-        );
-        CREATE INDEX task_steps_task ON task_steps(task_id, id);
-        CREATE TABLE act_cache (
-            site TEXT NOT NULL,
-            instruction TEXT NOT NULL,
-            method TEXT NOT NULL,
-            role TEXT NOT NULL,
-            name TEXT NOT NULL,
-            value TEXT,
-            hits INTEGER NOT NULL DEFAULT 0,
-            created_at REAL NOT NULL,
-            used_at REAL NOT NULL,
-            PRIMARY KEY (site, instruction)
-        );
-        """,
-    )
-
-
-@migration
-async def m004_page_cache(db: aiosqlite.Connection) -> None:
-    await run_script(
-        db,
-        """
-        CREATE TABLE page_cache (
-            key TEXT PRIMARY KEY,
-            kind TEXT NOT NULL,
-            provider TEXT NOT NULL,
-            url TEXT NOT NULL,
-            body TEXT,
-            file TEXT,
-            metadata TEXT NOT NULL DEFAULT '{}',
-            bytes INTEGER NOT NULL,
-            fetched_at REAL NOT NULL,
-            used_at REAL NOT NULL
-        );
-        CREATE INDEX page_cache_used ON page_cache(used_at);
-        """,
-    )
-
-
-@migration
-async def m005_task_cost(db: aiosqlite.Connection) -> None:
-    """Tokens read from the prompt cache and the estimated cost (NULL: no price), per task and per step."""
-    await run_script(
-        db,
-        """
-        ALTER TABLE tasks ADD COLUMN cached_input_tokens INTEGER NOT NULL DEFAULT 0;
-        ALTER TABLE tasks ADD COLUMN cost_usd REAL;
-        ALTER TABLE task_steps ADD COLUMN cached_input_tokens INTEGER NOT NULL DEFAULT 0;
-        ALTER TABLE task_steps ADD COLUMN cost_usd REAL
-        """,
-    )
-
-
-# -- typed rows ------------------------------------------------------------------------------
 
 
 def json_object(text: str | None) -> dict[str, Any]:
@@ -304,11 +121,21 @@ class Store:
             process before it is answered with ``storage_unavailable`` (queued rows are kept).
         flush_interval: Longest a row nobody waits for stays uncommitted.
         max_batch: Queue length that wakes the writer early.
+        redactor: Secret values no string written may hold (raw or encoded).
     """
 
-    def __init__(self, path: Path, *, lock_wait: float = 5.0, flush_interval: float = 0.2, max_batch: int = 500):
+    def __init__(
+        self,
+        path: Path,
+        *,
+        lock_wait: float = 5.0,
+        flush_interval: float = 0.2,
+        max_batch: int = 500,
+        redactor: Redactor | None = None,
+    ):
         self.path = path
         self.lock_wait = lock_wait
+        self.redactor = redactor if redactor is not None else Redactor()  # secret values never reach the file
         self._flush_interval = flush_interval
         self._max_batch = max_batch
         self._write_db: aiosqlite.Connection | None = None
@@ -426,8 +253,15 @@ class Store:
 
     def enqueue(self, sql: str, params: Sequence[Any] = ()) -> None:
         """Queue a write; it is committed within the flush interval, or before the next read or :meth:`sync`."""
-        # A page's text may hold lone surrogates, which SQLite's UTF-8 cannot take: the whole batch would fail.
-        self.writer.enqueue(sql, tuple(safe_text(p) if isinstance(p, str) else p for p in params))
+        self.writer.enqueue(sql, tuple(self._clean(p) for p in params))
+
+    def _clean(self, value: Any) -> Any:
+        """A parameter as written: no lone surrogate (SQLite's UTF-8 cannot take one: the whole batch would fail)
+        and no secret value, raw or encoded (the last line: the services redact first). Our own ids and
+        digests are left as they are: they hold nothing from a page, and they are the keys of updates."""
+        if not isinstance(value, str) or is_id(value):
+            return value
+        return self.redactor.redact(safe_text(value))
 
     def update(self, table: Table[Any], key: Any, values: Mapping[str, Any]) -> None:
         """Queue the update :meth:`Table.update` builds (nothing when every value is None)."""

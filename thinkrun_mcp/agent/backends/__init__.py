@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Literal, get_args
 
 from ...errors import ThinkRunError
 from ...models import BackendName
+from ...redact import Redactor
 from ..keys import KEY_FIELDS, api_key
 from .base import Backend, ModelReply, ToolCall, ToolResult, ToolSpec, Turn
 from .sampling import Sampler
@@ -172,15 +173,19 @@ class Backends:
 
     # -- clients ----------------------------------------------------------------------------
 
-    async def make(self, name: str, sampler: Sampler | None = None) -> Backend:
-        """A new client for ``name``; the caller closes it. The SDK is imported, and its client built, off the loop."""
+    async def make(self, name: str, sampler: Sampler | None = None, *, redactor: Redactor | None = None) -> Backend:
+        """A new client for ``name``, whose every request hides ``redactor``'s values; the caller closes it.
+        The SDK is imported, and its client built, off the loop."""
         self.require(name, sampler)
         if name == "sampling":
             from .sampling import SamplingBackend
 
             assert sampler is not None  # require() checked it
-            return SamplingBackend(sampler=sampler, max_retries=self.settings.llm_max_retries)
-        return await _in_thread(lambda: _built(BUILDERS[name], self.settings))
+            backend: Backend = SamplingBackend(sampler=sampler, max_retries=self.settings.llm_max_retries)
+        else:
+            backend = await _in_thread(lambda: _built(BUILDERS[name], self.settings))
+        backend.redactor = redactor
+        return backend
 
     def preload(self) -> asyncio.Future[None] | None:
         """Start importing the SDKs of the ready backends in a worker thread (not awaited: start-up goes on)."""

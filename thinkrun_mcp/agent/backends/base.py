@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import dataclasses
 import logging
 import random
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ...errors import ThinkRunError
+from ...redact import Redactor
 
 __all__ = ["Backend", "ModelReply", "RetryableError", "ToolCall", "ToolResult", "ToolSpec", "Turn", "retry_after"]
 
@@ -82,6 +84,16 @@ def retry_after(response: Any) -> float | None:
         return None
 
 
+def _redacted(turn: Turn, redactor: Redactor) -> Turn:
+    """A copy of ``turn`` whose texts, call arguments and results hide the redactor's values."""
+    return dataclasses.replace(
+        turn,
+        text=redactor.redact(turn.text),
+        tool_calls=[dataclasses.replace(c, args=redactor.redact_data(c.args)) for c in turn.tool_calls],
+        results=[dataclasses.replace(r, content=redactor.redact(r.content)) for r in turn.results],
+    )
+
+
 class RetryableError(Exception):
     """A provider error worth retrying (rate limit, overload, 5xx, connection failure)."""
 
@@ -104,11 +116,18 @@ class Backend(abc.ABC):
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.timeout = timeout
+        self.redactor: Redactor | None = None  # secret values that must never reach the model (a task's owner's)
 
     async def complete(
         self, *, system: str, turns: list[Turn], tools: list[ToolSpec], max_output_tokens: int = 4096
     ) -> ModelReply:
-        """One model turn, with bounded retries of transient failures."""
+        """One model turn, with bounded retries of transient failures.
+
+        Every request passes through the redactor first: whatever a caller forgot to redact,
+        no secret value (raw or encoded) reaches the provider.
+        """
+        if self.redactor:
+            system, turns = self.redactor.redact(system), [_redacted(turn, self.redactor) for turn in turns]
         attempt = 0
         while True:
             try:

@@ -21,7 +21,8 @@ from ...models import (
     TimeoutMs,
     TokenBudget,
 )
-from ..app import Ctx, owner_of, respond, runtime_of, terse, tool
+from ...text import clip, safe_text
+from ..app import Ctx, owner_of, redactor_of, respond, runtime_of, terse, tool
 from ..params import Domains, OptionalSessionId, TaskId
 from ..sampling import ClientSampler
 
@@ -102,9 +103,11 @@ async def agent_execute(
         )
         return respond(info, text)
     total = float(max_steps or rt.settings.agent_max_steps)
+    redactor = redactor_of(ctx)
 
     async def progress(step: StepRecord) -> None:
-        await ctx.report_progress(step.step, total, f"step {step.step}: {step.action} — {step.outcome[:200]}")
+        message = clip(redactor.redact(safe_text(f"step {step.step}: {step.action} — {step.outcome}")), 300)
+        await ctx.report_progress(step.step, total, message)
 
     info = await rt.tasks.wait(owner, submitted.task_id, progress)
     return respond(info, _task_text(info))
