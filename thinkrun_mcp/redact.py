@@ -107,6 +107,12 @@ class Redactor:
         if self._parent is not None:
             self._parent.add(fresh)
 
+    def clear(self) -> None:
+        """Forget every value."""
+        with self._lock:
+            self._labels.clear()
+            self._compiled_now = None
+
     def _compiled(self) -> tuple[re.Pattern[str], list[str]] | None:
         with self._lock:
             if self._compiled_now is None and self._labels:
@@ -157,6 +163,13 @@ class Redactors:
         self.everything = Redactor()
         self._owners: dict[str, Redactor] = {}
         self._lock = threading.Lock()
+
+    def clear(self) -> None:
+        """Forget every owner's values (a test runtime shared by tests; a server keeps them while it runs)."""
+        with self._lock:
+            for redactor in self._owners.values():
+                redactor.clear()
+        self.everything.clear()
 
     def for_owner(self, owner_id: str) -> Redactor:
         with self._lock:
