@@ -44,6 +44,11 @@ LAUNCH_ARGS = (
     "--disable-sync",
     "--no-first-run",
     "--disable-dev-shm-usage",
+    # Pages reach the network only through their context's egress proxy (browser/egress.py): WebRTC may not
+    # send UDP around it (Chrome reads the first flag, headless shell the second), and QUIC (UDP) is off.
+    "--webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--disable-quic",
 )
 
 _SYSTEM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome", "microsoft-edge")

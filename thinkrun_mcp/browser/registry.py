@@ -30,6 +30,7 @@ from ..ids import new_id
 from ..models import Owner, SessionStatus
 from ..store.records import Records
 from ..store.sessions import SessionRows
+from .egress import Egress
 from .engine import BrowserEngine
 from .errors import first_line
 from .policy import UrlPolicy
@@ -63,9 +64,10 @@ def describe_end(session: Ended) -> str:
 
 
 class SessionRegistry:
-    def __init__(self, settings: Settings, engine: BrowserEngine, rows: SessionRows, records: Records):
+    def __init__(self, settings: Settings, engine: BrowserEngine, rows: SessionRows, records: Records, egress: Egress):
         self.settings = settings
         self.engine = engine
+        self.egress = egress
         self.rows = rows
         self.records = records
         self._sessions: dict[str, BrowserSession] = {}
@@ -147,10 +149,12 @@ class SessionRegistry:
             options=options,
         )
         try:
+            session.gate = self.egress.open_gate(lambda: session.policy, session.on_egress)
             context = await self.engine.new_context(
                 viewport={"width": viewport[0], "height": viewport[1]},
                 accept_downloads=True,
                 service_workers="block",
+                proxy=session.gate.proxy,  # every connection of the session goes through its gate
             )
             await session.open(context)
         except ThinkRunError as exc:

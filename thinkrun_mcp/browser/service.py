@@ -210,7 +210,7 @@ class BrowserService:
                     record(False, str(exc))
                     raise
                 except PlaywrightError as exc:
-                    err = self._translate(session, exc, type)
+                    err = self._translate(session, exc, type, started)
                     record(False, str(err))
                     raise err from exc
                 except asyncio.CancelledError:
@@ -225,12 +225,13 @@ class BrowserService:
             session.touch()
 
     @staticmethod
-    def _translate(session: BrowserSession, exc: PlaywrightError, type: str) -> ThinkRunError:
+    def _translate(session: BrowserSession, exc: PlaywrightError, type: str, started: float) -> ThinkRunError:
         if not session.is_open:
             return ThinkRunError(
                 "session_closed", f"session {session.id} {describe_end(session)} while {type} was running", hint=_CLOSED_HINT
             )
-        return translate(exc, what=type, blocked_reason=session.last_block)
+        blocked, failure = session.egress.explain(exc, since=started)
+        return translate(exc, what=type, blocked_reason=blocked, failure=failure)
 
     # -- operations ----------------------------------------------------------------------
 
@@ -272,6 +273,7 @@ class BrowserService:
                             response = await page.goto(url or "", wait_until=wait_until, timeout=timeout)
                     except PlaywrightError as exc:
                         if not is_signal(exc, "download_started"):
+                            await session.error_page_committed(watch, page, exc)
                             raise
                 elif action == "back":
                     response = await page.go_back(wait_until=wait_until, timeout=timeout)
