@@ -4,7 +4,7 @@
     python benchmarks/run.py core agent # some sections
 
 Sections: core (tool latencies, observation sizes, memory), cache (page cache),
-agent (planner harness). Each is a module ``benchmarks/bench_<name>.py`` with
+agent (planner harness), egress (what the egress proxy costs). Each is a module ``benchmarks/bench_<name>.py`` with
 ``async def run(site) -> list[Row]``. Numbers are measured on this machine, on
 the fixture site of the tests (and the Python docs when python3-doc is installed).
 """
@@ -24,7 +24,7 @@ if __package__ in (None, ""):
 
 from benchmarks.common import Row, serve_site
 
-SECTIONS = ("core", "cache", "agent")
+SECTIONS = ("core", "cache", "agent", "egress")
 
 
 def table(rows: list[Row]) -> str:

@@ -264,3 +264,17 @@ async def test_refused_connections_are_counted_per_gate(egress_client, client, s
     await blocked_navigation(client, site.url("counted"), sessionId=s["sessionId"])
     assert rt.registry.live(s["sessionId"]).gate.refused >= 1
     assert internal.accepts == 0
+
+
+async def test_contexts_answer_the_proxys_password_challenge_of_a_non_loopback_egress(own_client, site, internal):
+    async with own_client(block_private_networks=True, blocked_networks=["127.0.0.2/32"]) as (c, rt):
+        rt.egress.require_auth = True  # as with THINKRUN_EGRESS_HOST set to an address of the machine
+        nav = await call(c, "browser_navigate", {"url": site.url("forms.html")})
+        assert nav["title"] == "Forms"
+        site.set_redirect("/auth-hop", internal.url("secret"))
+        await blocked_navigation(c, site.url("auth-hop"))
+        cached = await call(c, "page_cache_text", {"url": site.url("index.html"), "options": {"maxAge": 0}})
+        assert "Fixture site" in cached["text"]
+        gate = rt.registry.live(nav["sessionId"]).gate
+        assert gate.proxy["username"] and gate.proxy["password"] and gate.admitted >= 1
+    assert internal.accepts == 0

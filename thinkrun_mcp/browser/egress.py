@@ -250,14 +250,15 @@ class Egress:
             loop.close()
 
     async def close(self) -> None:
-        for gate in list(self._gates):
+        gates = list(self._gates)
+        for gate in gates:
             gate.close()
         loop, self._loop = self._loop, None
         if loop is None or not self._own_thread:
             if loop is not None:
-                await self._end_connections()
+                await self._end_connections(gates)
             return
-        done: Future[None] = asyncio.run_coroutine_threadsafe(self._end_connections(), loop)
+        done: Future[None] = asyncio.run_coroutine_threadsafe(self._end_connections(gates), loop)
         try:
             await asyncio.wait_for(asyncio.wrap_future(done), timeout=10)
         finally:
@@ -265,12 +266,12 @@ class Egress:
             if self._thread is not None:
                 await asyncio.to_thread(self._thread.join, 10)
 
-    async def _end_connections(self) -> None:
-        tasks = [t for g in self._gates for t in g.tasks]
+    @staticmethod
+    async def _end_connections(gates: list[Gate]) -> None:
+        tasks = [t for g in gates for t in g.tasks]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        self._gates.clear()
 
     # -- gates ---------------------------------------------------------------------------
 

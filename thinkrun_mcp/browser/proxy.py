@@ -61,6 +61,8 @@ async def serve_gate(egress: Egress, gate: Gate, sock: socket.socket) -> None:
             log.debug("egress connection of gate %d ended: %r", gate.port, exc)
         except asyncio.CancelledError:
             pass  # the gate closed: this connection's task ends here (asyncio's stream callback would log it)
+        except Exception:
+            log.exception("egress connection of gate %d failed", gate.port)
         finally:
             writer.transport.abort()
             if task is not None:
@@ -189,7 +191,7 @@ class _Exchange:
         """A connection to ``host:port`` if the gate's rules allow it, else ``"refused"`` or ``"failed"``."""
         judgement = await self.egress.judge(self.gate.policy(), host, port)
         if judgement.refused:
-            log.debug("egress refused %s: %s", target[:200], judgement.refused)
+            log.debug("egress refused %s:%d: %s", host, port, judgement.refused)  # never the URL: it may be sensitive
             self.gate.tell(EgressEvent("refused", target, host, port, judgement.refused))
             return "refused"
         failure = (judgement.net_error, judgement.failed)
