@@ -138,7 +138,11 @@ async def doctor(settings: Settings) -> int:
         out.append(f"browser: none — {exc}")
     finally:
         await engine.close()
-    private = "blocked" if settings.block_private_networks else "allowed (THINKRUN_BLOCK_PRIVATE_NETWORKS=true blocks them)"
+    private = (
+        "blocked"
+        if settings.block_private_networks
+        else "allowed (blocked when serving HTTP on a non-loopback --host, or with THINKRUN_BLOCK_PRIVATE_NETWORKS=true)"
+    )
     out.append(f"URL rules: {Egress(settings).describe()}; private networks {private}")
     data = settings.data_dir
     try:

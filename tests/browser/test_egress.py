@@ -18,11 +18,13 @@ import pytest
 from mcp import Client
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from tests.support.mcp import call, call_error, error_code, page_text
+from tests.support.mcp import call, call_error, error_code, held_client, page_text
 from tests.support.network import SECRET_TEXT, FakeDns, Listener, UdpCounter
 from tests.support.runtime import served_runtime
+from tests.support.settings import make_settings
 from tests.support.site import FixtureSite
 from thinkrun_mcp.runtime import Runtime
+from thinkrun_mcp.server.mcp import create_server
 
 DNS = FakeDns({"public.test": "127.0.0.1", "avoided.test": "127.0.0.3", "other.test": "127.0.0.3"})
 
@@ -278,3 +280,28 @@ async def test_contexts_answer_the_proxys_password_challenge_of_a_non_loopback_e
         gate = rt.registry.live(nav["sessionId"]).gate
         assert gate.proxy["username"] and gate.proxy["password"] and gate.admitted >= 1
     assert internal.accepts == 0
+
+
+async def test_without_a_reachable_proxy_the_fallback_still_checks_each_request_the_page_makes(tmp_path, site, elsewhere):
+    dns = FakeDns({"intranet.test": "127.0.0.2"})
+    rt = Runtime(make_settings(tmp_path, block_private_networks=True, blocked_networks=["127.0.0.2/32"]), resolver=dns)
+    rt.egress.mode = "route"  # as for a remote browser on another machine and no THINKRUN_EGRESS_HOST
+    async with rt, held_client(create_server(runtime=rt)) as c:
+        s = await call(c, "session_create", {"avoidDomains": ["avoided.test"]})
+        images = "".join(
+            f"<img src='{url}' onerror=\"out.textContent += ' failed'\">"
+            for url in (elsewhere.url("a.png", host="avoided.test"), f"http://intranet.test:{site.port}/b.png")
+        )
+        site.set_route("/fallback", lambda _r: page(f"<script>const out = document.body</script>{images}"))
+        nav = await call(c, "browser_navigate", {"url": site.url("fallback"), "sessionId": s["sessionId"]})
+        assert rt.registry.live(s["sessionId"]).gate.proxy is None
+        await wait_for_text(c, s["sessionId"], "failed failed")
+        failed = await call(c, "session_network", {"sessionId": s["sessionId"], "failedOnly": True})
+        reasons = sorted(r["failure"] for r in failed["requests"])
+        assert reasons == [
+            "blocked by URL policy: avoided.test matches avoided domain 'avoided.test'",
+            "blocked by URL policy: intranet.test resolves to 127.0.0.2, which is in 127.0.0.2/32 (a blocked network) "
+            "and private networks are blocked",
+        ]
+        assert any(e["kind"] == "blocked" for e in nav["events"])
+    assert elsewhere.accepts == 0

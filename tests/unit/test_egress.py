@@ -257,3 +257,13 @@ def test_a_remote_browser_on_another_machine_needs_egress_host_for_the_proxy(tmp
     assert egress.mode == mode
     assert ("THINKRUN_EGRESS_HOST" in egress.describe()) is (mode == "route")
     assert egress.require_auth is ("egress_host" in settings)
+
+
+async def test_an_ipv6_egress_address_is_bracketed_in_the_proxy_server(tmp_path):
+    egress = Egress(make_settings(tmp_path, egress_host="::1"))
+    egress.start()
+    try:
+        gate = egress.open_gate(UrlPolicy, lambda _e: None)
+        assert gate.proxy is not None and gate.proxy["server"] == f"http://[::1]:{gate.port}"
+    finally:
+        await egress.close()

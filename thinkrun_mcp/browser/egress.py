@@ -168,7 +168,8 @@ class Gate:
     def proxy(self) -> dict[str, str] | None:
         if not self.port:
             return None
-        proxy = {"server": f"http://{self.egress.address}:{self.port}", "bypass": "<-loopback>"}
+        address = f"[{self.egress.address}]" if ":" in self.egress.address else self.egress.address
+        proxy = {"server": f"http://{address}:{self.port}", "bypass": "<-loopback>"}
         if self.username and self.password:
             proxy |= {"username": self.username, "password": self.password}
         return proxy
