@@ -4,7 +4,8 @@
     python benchmarks/run.py core agent # some sections
 
 Sections: core (tool latencies, observation sizes, memory), cache (page cache),
-agent (planner harness), egress (what the egress proxy costs). Each is a module ``benchmarks/bench_<name>.py`` with
+agent (planner harness), store (throughput with and without awaiting the commit), models (what a
+backend's first use costs other clients), egress (what the egress proxy costs). Each is a module ``benchmarks/bench_<name>.py`` with
 ``async def run(site) -> list[Row]``. Numbers are measured on this machine, on
 the fixture site of the tests (and the Python docs when python3-doc is installed).
 """
@@ -24,7 +25,7 @@ if __package__ in (None, ""):
 
 from benchmarks.common import Row, serve_site
 
-SECTIONS = ("core", "cache", "agent", "egress")
+SECTIONS = ("core", "cache", "agent", "store", "models", "egress")
 
 
 def table(rows: list[Row]) -> str:

@@ -26,6 +26,12 @@ _LLM_ENV = (
     "ANTHROPIC_API_KEY",
     "ANTHROPIC_AUTH_TOKEN",
     "ANTHROPIC_BASE_URL",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "OPENAI_ADMIN_KEY",
+    "OPENAI_ORG_ID",
+    "OPENAI_PROJECT_ID",
+    "OPENAI_CUSTOM_HEADERS",
 )
 for _name in [n for n in os.environ if n.startswith("THINKRUN_") or n in _LLM_ENV]:
     del os.environ[_name]

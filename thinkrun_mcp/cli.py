@@ -7,13 +7,16 @@ import asyncio
 import logging
 import platform
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from . import __version__
 from .config import Settings
 from .urls import is_loopback_host
+
+if TYPE_CHECKING:
+    from .browser.engine import BrowserEngine
 
 __all__ = ["build_parser", "main", "settings_from_args"]
 
@@ -44,7 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--path", default="/mcp", help="streamable-http endpoint path (default /mcp)")
     parser.add_argument("--data-dir", help="database, artifacts and cache (default ~/.thinkrun)")
     parser.add_argument("--browser-path", help="Chrome/Chromium executable")
-    parser.add_argument("--browser-endpoint", help="remote browser: ws://… (Playwright server) or http://… (CDP)")
+    parser.add_argument(
+        "--browser-endpoint",
+        help="remote browsers instead of a local one: ws://… (Playwright server), http://… (CDP); comma separated",
+    )
     parser.add_argument("--headed", action="store_true", default=None, help="show the browser window")
     parser.add_argument("--max-sessions", type=int, help="open sessions per client (default 3)")
     parser.add_argument("--idle-seconds", type=float, help="end sessions unused this long (default 300)")
@@ -96,6 +102,13 @@ def main(argv: list[str] | None = None) -> int:
     _configure_logging(settings.log_level)
     if args.command == "doctor":
         return asyncio.run(doctor(settings))
+    from .errors import ThinkRunError
+
+    try:
+        asyncio.run(_open_database(settings))  # before any transport: a stdio client would otherwise wait forever
+    except ThinkRunError as exc:
+        print(f"thinkrun-mcp: {exc}", file=sys.stderr)
+        return 1
     from .server.mcp import create_server
 
     server = create_server(settings)
@@ -109,6 +122,41 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     return 0
+
+
+async def _open_database(settings: Settings) -> None:
+    """Open and close the store: a database that is locked by another process or damaged fails here, within seconds."""
+    from .store.db import Store
+
+    store = Store(settings.db_path, lock_wait=settings.db_lock_wait_seconds)
+    await store.open()
+    await store.close()
+
+
+async def _check_database(settings: Settings) -> tuple[bool, str]:
+    """doctor's database line: can it be opened and locked for writing, and does the full integrity check pass."""
+    from .errors import ThinkRunError
+    from .store.db import Store
+
+    path = settings.db_path
+    if not path.exists():
+        return True, f"database: {path} (none yet; created at the first start)"
+    store = Store(path, lock_wait=settings.db_lock_wait_seconds)
+    try:
+        await store.open()
+        try:
+            problems = await store.integrity_check()
+            sessions = await store.scalar("SELECT COUNT(*) FROM sessions")
+        finally:
+            await store.close()
+    except ThinkRunError as exc:
+        return False, f"database: {path} — FAILED: {exc}"
+    if problems != ["ok"]:
+        return False, (
+            f"database: {path} — DAMAGED, integrity_check found: {'; '.join(problems[:5])} "
+            f"(recover with `sqlite3 {path} .recover | sqlite3 recovered.db`, or move it aside)"
+        )
+    return True, f"database: {path} (integrity check ok, not locked by another process, {sessions} sessions recorded)"
 
 
 async def doctor(settings: Settings) -> int:
@@ -126,13 +174,16 @@ async def doctor(settings: Settings) -> int:
     engine = BrowserEngine(settings)
     try:
         await engine.start()
-        location = find_browser(settings, engine.playwright)
-        try:
-            browser = await asyncio.wait_for(engine.browser(), timeout=60)
-            out.append(f"browser: {location.describe()} — launched, version {browser.version}")
-        except (ThinkRunError, TimeoutError) as exc:
-            ok = False
-            out.append(f"browser: {location.describe()} — FAILED to start: {exc}")
+        if settings.browser_endpoint:
+            ok = await _doctor_endpoints(engine, out)
+        else:
+            location = find_browser(settings, engine.playwright)
+            try:
+                browser = await asyncio.wait_for(engine.browser(), timeout=60)
+                out.append(f"browser: {location.describe()} — launched, version {browser.version}")
+            except (ThinkRunError, TimeoutError) as exc:
+                ok = False
+                out.append(f"browser: {location.describe()} — FAILED to start: {str(exc) or 'no answer within 60 s'}")
     except ThinkRunError as exc:
         ok = False
         out.append(f"browser: none — {exc}")
@@ -154,16 +205,43 @@ async def doctor(settings: Settings) -> int:
     except OSError as exc:
         ok = False
         out.append(f"data dir: {data} — NOT writable: {exc}")
-    for name, (configured, variable) in Backends(settings).status().items():
-        out.append(
-            f"LLM {name}: " + ("configured" if configured else f"not configured (set {variable}, in the environment or .env)")
-        )
+    db_ok, line = await _check_database(settings)
+    ok = ok and db_ok
+    out.append(line)
+    for name, readiness in Backends(settings).status().items():
+        where = " (in the environment or .env)" if readiness.state == "not ready" else ""
+        out.append(f"LLM {name}: {readiness.state} — {readiness.detail}{where}")
     if settings.cloud_url and settings.api_key:
         out.append(f"page cache cloud provider: {settings.cloud_url}")
     else:
         out.append("page cache cloud provider: not configured (THINKRUN_CLOUD_URL, THINKRUN_API_KEY); local works")
     print("\n".join(out))
     return 0 if ok else 1
+
+
+async def _doctor_endpoints(engine: BrowserEngine, out: list[str]) -> bool:
+    """One line per remote browser endpoint (reached at once); True when at least one is up."""
+    from .errors import ThinkRunError
+
+    async def reach(key: str) -> str | None:
+        try:
+            await asyncio.wait_for(engine.browser(key), timeout=60)
+        except (ThinkRunError, TimeoutError) as exc:
+            return str(exc) or "no answer within 60 s"
+        return None
+
+    failures = await asyncio.gather(*(reach(e.key) for e in engine.endpoints))
+    kinds = {"playwright": "Playwright server", "cdp": "DevTools endpoint", "local": "local"}
+    for endpoint, failure in zip(engine.endpoints, failures, strict=True):
+        cap = f"cap {endpoint.max_sessions} sessions" if endpoint.max_sessions else "no session cap"
+        state = f"DOWN: {failure}" if failure else f"up, version {endpoint.version}, {cap}"
+        out.append(f"browser endpoint: {endpoint.shown} ({kinds[endpoint.kind]}) — {state}")
+    up = sum(1 for f in failures if f is None)
+    out.append(
+        f"browser endpoints: {up} of {len(failures)} up; new sessions go to the least loaded one that is up "
+        f"(open sessions per endpoint: session_health of the running server)"
+    )
+    return up > 0
 
 
 if __name__ == "__main__":  # pragma: no cover

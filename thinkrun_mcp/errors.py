@@ -34,6 +34,8 @@ Codes (HTTP status)::
     navigation_failed (502)      the page could not be loaded (DNS, refused, HTTP/2 error…)
     upstream_error (502)         an upstream API (LLM, cloud) failed
     browser_unavailable (503)    no browser could be found, launched or reached
+    storage_unavailable (503)    the database is locked by another process or cannot be written (rows are kept)
+    storage_corrupt (503)        the database file is damaged or is not a database
     timeout (504)                a navigation, action or wait ran out of time
 """
 
@@ -78,6 +80,8 @@ CODES: dict[str, _Code] = {
     "navigation_failed": _Code(502, "the page could not be loaded"),
     "upstream_error": _Code(502, "an upstream API failed"),
     "browser_unavailable": _Code(503, "no browser could be found, launched or reached"),
+    "storage_unavailable": _Code(503, "the database is locked by another process or cannot be written"),
+    "storage_corrupt": _Code(503, "the database file is damaged or is not a database"),
     "timeout": _Code(504, "a navigation, action or wait ran out of time"),
 }
 

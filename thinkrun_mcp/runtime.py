@@ -22,6 +22,7 @@ from .browser.registry import SessionRegistry
 from .browser.service import BrowserService
 from .cache.page_cache import PageCache
 from .config import Settings
+from .redact import Redactors, redact_logs
 from .store.cache import CacheRows
 from .store.db import Store
 from .store.records import Records
@@ -44,12 +45,14 @@ class Runtime:
         """``resolver`` replaces the system's DNS for the egress proxy (tests: rebinding, names of their own)."""
         self.settings = settings
         self.state = RuntimeState.NEW
-        self.store = Store(settings.db_path)
+        self.redactors = Redactors()  # agent secrets: hidden from results, model requests, the database and the log
+        redact_logs(self.redactors.everything)
+        self.store = Store(settings.db_path, lock_wait=settings.db_lock_wait_seconds, redactor=self.redactors.everything)
         self.rows = SessionRows(self.store)
         self.records = Records(self.store)
         self.engine = BrowserEngine(settings)
         self.egress = Egress(settings, resolver=resolver)  # the one way out of every browser context
-        self.registry = SessionRegistry(settings, self.engine, self.rows, self.records, self.egress)
+        self.registry = SessionRegistry(settings, self.engine, self.rows, self.records, self.redactors, egress=self.egress)
         self.backends = Backends(settings)  # one factory of LLM clients for element help and agent tasks
         self.assist = Assist(settings, ActCacheRows(self.store), self.backends)
         self.browser = BrowserService(settings, self.registry, help=self.assist)
@@ -63,6 +66,7 @@ class Runtime:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.settings.artifacts_dir.mkdir(parents=True, exist_ok=True)
         await self.store.open()
+        self.backends.preload()  # the ready backends' SDKs, imported in a worker thread while the rest starts
         n = await self.rows.fail_leftovers("interrupted by server restart")
         if n:
             log.info("marked %d sessions left open by a previous process as failed", n)
@@ -74,6 +78,15 @@ class Runtime:
         await self.registry.start()
         await self.tasks.start()
         self.state = RuntimeState.STARTED
+
+    async def sync(self) -> None:
+        """Return once everything recorded so far is committed; every front end awaits it before it answers.
+
+        Raises:
+            ThinkRunError: ``storage_unavailable`` / ``storage_corrupt`` when the database cannot take the
+                commit within the bounded wait (the records stay queued).
+        """
+        await self.store.sync()
 
     async def close(self) -> None:
         if self.state is not RuntimeState.STARTED:

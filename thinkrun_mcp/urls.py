@@ -5,9 +5,9 @@ from __future__ import annotations
 import fnmatch
 import ipaddress
 import re
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-__all__ = ["PRIVATE_NETWORKS", "host_matches", "is_loopback_host", "normalize_pattern", "normalize_url"]
+__all__ = ["PRIVATE_NETWORKS", "host_matches", "is_loopback_host", "normalize_pattern", "normalize_url", "redact_url"]
 
 # The networks refused when private networks are blocked (the default of ``blocked_networks``), and what
 # each is, for the messages that name them. IPv4-mapped (::ffff:a.b.c.d) and NAT64 (64:ff9b::a.b.c.d)
@@ -94,3 +94,16 @@ def host_matches(host: str, pattern: str) -> bool:
     if "*" in pattern or "?" in pattern or "[" in pattern:
         return fnmatch.fnmatchcase(host, pattern)
     return host == pattern or host.endswith("." + pattern)
+
+
+def redact_url(url: str) -> str:
+    """``url`` fit to show: a password in it and the values of its query (tokens, as Browserless takes) masked."""
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if parts.password is not None:
+            netloc = f"{parts.username}:***@{netloc.rsplit('@', 1)[1]}"
+        query = urlencode([(k, "***") for k, _ in parse_qsl(parts.query, keep_blank_values=True)], safe="*")
+    except ValueError:  # not a URL we can take apart: show nothing of it
+        return "<unreadable URL>"
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))

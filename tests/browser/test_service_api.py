@@ -168,11 +168,11 @@ async def test_model_help_that_is_not_available_leaves_act_to_the_name_matcher(r
         await browser.close_session(ALICE, sid)
 
 
-async def test_secrets_added_to_a_session_are_redacted_for_its_owner_only(runtime: Runtime, alice_session: str):
-    runtime.browser.add_redactions(BOB, alice_session, {"hunter2-hunter2": "<secret:pw>"})
-    assert runtime.browser.redact(ALICE, alice_session, "pw hunter2-hunter2") == "pw hunter2-hunter2"
-    runtime.browser.add_redactions(ALICE, alice_session, {"hunter2-hunter2": "<secret:pw>"})
-    assert runtime.browser.redact(ALICE, alice_session, "pw hunter2-hunter2") == "pw <secret:pw>"
+async def test_secrets_are_redacted_for_their_owner_only(runtime: Runtime, alice_session: str):
+    runtime.browser.redactor(BOB).add({"hunter2-hunter2": "<secret:pw>"})
+    assert runtime.browser.redactor(ALICE).redact("pw hunter2-hunter2") == "pw hunter2-hunter2"
+    runtime.browser.redactor(ALICE).add({"hunter2-hunter2": "<secret:pw>"})
+    assert runtime.browser.redactor(ALICE).redact("pw hunter2-hunter2") == "pw <secret:pw>"
 
 
 async def test_model_help_never_sees_a_secret_value_of_the_session(runtime: Runtime, site):
@@ -180,7 +180,7 @@ async def test_model_help_never_sees_a_secret_value_of_the_session(runtime: Runt
     browser = BrowserService(runtime.settings, runtime.registry, help=model_help)
     sid = (await browser.create_session(ALICE, starting_point=site.url("forms.html"))).session_id
     try:
-        browser.add_redactions(ALICE, sid, {"Double click me": "<secret:label>"})
+        browser.redactor(ALICE).add({"Double click me": "<secret:label>"})
         obs = await browser.observe(ALICE, sid, instruction="the button")
         ((_, seen),) = model_help.calls
         names = [e.name for e in seen["elements"].values()] + [e.text for e in seen["elements"].values()]
@@ -193,10 +193,10 @@ async def test_model_help_never_sees_a_secret_value_of_the_session(runtime: Runt
 
 async def test_secret_values_stay_hidden_after_the_session_ended(runtime: Runtime):
     sid = (await runtime.browser.create_session(ALICE)).session_id
-    runtime.browser.add_redactions(ALICE, sid, {"s3cret-value": "<secret:pw>"})
+    runtime.browser.redactor(ALICE).add({"s3cret-value": "<secret:pw>"})
     await runtime.browser.close_session(ALICE, sid)
-    assert runtime.browser.redact(ALICE, sid, "got s3cret-value") == "got <secret:pw>"
-    assert runtime.browser.redact(BOB, sid, "got s3cret-value") == "got s3cret-value"
+    assert runtime.browser.redactor(ALICE).redact("got s3cret-value") == "got <secret:pw>"
+    assert runtime.browser.redactor(BOB).redact("got s3cret-value") == "got s3cret-value"
 
 
 async def test_two_first_calls_at_once_share_one_default_session(runtime: Runtime, site):

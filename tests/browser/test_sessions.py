@@ -24,9 +24,8 @@ import pytest
 import uvicorn
 from mcp.types import Implementation
 
-from tests.support.mcp import call, call_error, error_code, held_client, page_text, ref_of, text_of
+from tests.support.mcp import call, call_error, error_code, held_client, page_text, sign_in, text_of
 from tests.support.procs import free_port
-from tests.support.site import VALID_EMAIL, VALID_PASSWORD
 from tests.support.wait import wait_until
 from thinkrun_mcp.runtime import Runtime
 from thinkrun_mcp.server.mcp import create_server
@@ -467,22 +466,9 @@ async def test_stateless_http_clients_with_different_names_get_different_default
 # -- isolation ----------------------------------------------------------------------------
 
 
-async def login(client: Any, site: Any, sid: str) -> None:
-    text = text_of(await client.call_tool("browser_navigate", {"sessionId": sid, "url": site.url("login.html")}))
-    await call(
-        client, "browser_act", {"sessionId": sid, "method": "fill", "ref": ref_of(text, "textbox", "Email"), "value": VALID_EMAIL}
-    )
-    await call(
-        client,
-        "browser_act",
-        {"sessionId": sid, "method": "fill", "ref": ref_of(text, "textbox", "Password"), "value": VALID_PASSWORD},
-    )
-    await call(client, "browser_act", {"sessionId": sid, "method": "click", "ref": ref_of(text, "button", "Sign in")})
-
-
 async def test_cookie_set_in_one_session_is_absent_in_another(client, site):
     signed_in, other = await new_session(client), await new_session(client)
-    await login(client, site, signed_in)
+    await sign_in(client, site, signed_in)
     await navigate(client, signed_in, site.url("account"))
     assert "Welcome, Ada" in await page_text(client, signed_in)
     result = await navigate(client, other, site.url("account"))

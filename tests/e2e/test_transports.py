@@ -318,8 +318,10 @@ def test_doctor_reports_python_playwright_browser_data_dir_and_llm_keys(tmp_path
     assert any(Path(word.strip("()")).is_file() for word in browser_line.split() if word.strip("(").startswith("/"))
     assert f"data dir: {data_dir}" in out
     assert "URL rules: egress proxy on 127.0.0.1" in out
-    assert "LLM gemini: configured" in out  # from the environment
-    assert "LLM claude: configured" in out  # from .env in the working directory
+    assert "LLM gemini: ready — key set" in out  # from the environment
+    assert "LLM claude: ready — key set" in out  # from .env in the working directory
+    assert "LLM openai: not ready — set OPENAI_API_KEY, or OPENAI_BASE_URL" in out
+    assert "LLM sampling: per client — no key needed" in out
     assert "sk-doctor-secret-123" not in out + done.stderr
     assert "sk-ant-dotenv-secret-456" not in out + done.stderr
 
@@ -335,4 +337,4 @@ def test_doctor_without_a_browser_says_why_and_how_to_fix_it(tmp_path: Path) -> 
     assert "python -m playwright install chromium" in browser_line
     assert "Chrome/Chromium" in browser_line
     assert f"data dir: {tmp_path / 'data'}" in done.stdout  # the rest of the report still comes
-    assert "LLM gemini: not configured (set GEMINI_API_KEY or GOOGLE_API_KEY" in done.stdout
+    assert "LLM gemini: not ready — set GEMINI_API_KEY or GOOGLE_API_KEY" in done.stdout

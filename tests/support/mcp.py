@@ -13,6 +13,8 @@ from typing import Any
 from mcp import Client
 from mcp.types import CallToolResult
 
+from tests.support.site import VALID_EMAIL, VALID_PASSWORD
+
 
 @contextlib.asynccontextmanager
 async def held_client(target: Any, **kwargs: Any) -> AsyncIterator[Client]:
@@ -79,3 +81,17 @@ async def page_text(client: Client, session_id: str | None = None, **args: Any) 
 def error_code(text: str) -> str:
     """The code of an error text ``"<code>: message (hint: …)"``."""
     return text.split(":", 1)[0]
+
+
+async def sign_in(client: Client, site: Any, sid: str) -> None:
+    """Sign in on the fixture site's login form in session ``sid`` (sets its auth cookie)."""
+    text = text_of(await client.call_tool("browser_navigate", {"sessionId": sid, "url": site.url("login.html")}))
+    await call(
+        client, "browser_act", {"sessionId": sid, "method": "fill", "ref": ref_of(text, "textbox", "Email"), "value": VALID_EMAIL}
+    )
+    await call(
+        client,
+        "browser_act",
+        {"sessionId": sid, "method": "fill", "ref": ref_of(text, "textbox", "Password"), "value": VALID_PASSWORD},
+    )
+    await call(client, "browser_act", {"sessionId": sid, "method": "click", "ref": ref_of(text, "button", "Sign in")})

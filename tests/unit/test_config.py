@@ -11,7 +11,7 @@ import pytest
 from tests.support.fakes import FakeAnthropic, FakeGemini, Reply
 from thinkrun_mcp.agent.backends import Backends, Turn
 from thinkrun_mcp.agent.keys import KEY_FIELDS
-from thinkrun_mcp.config import Settings
+from thinkrun_mcp.config import ModelPrice, Settings
 from thinkrun_mcp.errors import ThinkRunError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -94,7 +94,7 @@ async def test_key_from_env_file_reaches_the_sdk_client(tmp_path, monkeypatch, b
     # The SDKs read only the process environment; a key in .env gets to them because it is passed explicitly.
     with fake_cls(Reply(text="hello"), api_key="key-from-dotenv") as fake:  # the fake refuses any other key
         monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL" if backend == "gemini" else "ANTHROPIC_BASE_URL", fake.base_url)
-        client = Backends(settings_from(tmp_path, f"THINKRUN_DEFAULT_BACKEND={backend}\n{line}\n")).make(backend)
+        client = await Backends(settings_from(tmp_path, f"THINKRUN_DEFAULT_BACKEND={backend}\n{line}\n")).make(backend)
         try:
             reply = await client.complete(system="s", turns=[Turn(role="user", text="hi")], tools=[])
         finally:
@@ -116,11 +116,17 @@ def test_thinkrun_prefixed_key_wins_over_the_sdk_variables(monkeypatch) -> None:
     monkeypatch.setenv("THINKRUN_GEMINI_API_KEY", "thinkrun-var")
     monkeypatch.setenv("ANTHROPIC_API_KEY", "anthropic-var")
     monkeypatch.setenv("THINKRUN_ANTHROPIC_API_KEY", "thinkrun-anthropic-var")
+    monkeypatch.setenv("OPENAI_API_KEY", "openai-var")
+    monkeypatch.setenv("THINKRUN_OPENAI_API_KEY", "thinkrun-openai-var")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://sdk.example/v1")
+    monkeypatch.setenv("THINKRUN_OPENAI_BASE_URL", "http://thinkrun.example/v1")
 
     settings = Settings(_env_file=None)
 
     assert settings.gemini_api_key.get_secret_value() == "thinkrun-var"
     assert settings.anthropic_api_key.get_secret_value() == "thinkrun-anthropic-var"
+    assert settings.openai_api_key.get_secret_value() == "thinkrun-openai-var"
+    assert settings.openai_base_url == "http://thinkrun.example/v1"
 
 
 def test_key_in_environment_wins_over_env_file_and_keyword_over_both(tmp_path, monkeypatch) -> None:
@@ -222,3 +228,20 @@ def test_no_module_but_config_reads_the_environment() -> None:
     ]
 
     assert readers == []
+
+
+# -- model prices ------------------------------------------------------------------------------
+
+
+def test_model_prices_are_read_as_json_and_empty_by_default(tmp_path: Path) -> None:
+    assert Settings(_env_file=None).model_prices == {}
+    settings = settings_from(tmp_path, 'THINKRUN_MODEL_PRICES={"m-1": {"input": 1, "cachedInput": 0.1, "output": 4}}\n')
+    assert settings.model_prices == {"m-1": ModelPrice(input=1, cached_input=0.1, output=4)}
+    with pytest.raises(ValueError, match="output"):
+        settings_from(tmp_path, 'THINKRUN_MODEL_PRICES={"m-1": {"input": 1}}\n')
+
+
+def test_a_price_counts_cached_input_at_its_own_rate_and_defaults_it_to_the_input_rate() -> None:
+    price = ModelPrice(input=2, cached_input=0.5, output=8)
+    assert price.cost(input_tokens=1_000_000, cached_input_tokens=600_000, output_tokens=100_000) == pytest.approx(1.9)
+    assert ModelPrice(input=2, output=8).cost(input_tokens=1_000, cached_input_tokens=1_000, output_tokens=0) == 0.002

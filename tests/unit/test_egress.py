@@ -249,14 +249,17 @@ async def test_a_gate_on_a_non_loopback_address_asks_each_context_for_its_own_pa
         ({"browser_endpoint": "ws://127.0.0.1:3000/"}, "proxy"),
         ({"browser_endpoint": "http://localhost:9222"}, "proxy"),
         ({"browser_endpoint": "ws://browsers.internal:3000/"}, "route"),
+        ({"browser_endpoint": "ws://127.0.0.1:3000/, ws://browsers.internal:3000/"}, "mixed"),
         ({"browser_endpoint": "ws://browsers.internal:3000/", "egress_host": "10.1.2.3"}, "proxy"),
     ],
 )
 def test_a_remote_browser_on_another_machine_needs_egress_host_for_the_proxy(tmp_path, settings, mode):
     egress = Egress(make_settings(tmp_path, **settings))
     assert egress.mode == mode
-    assert ("THINKRUN_EGRESS_HOST" in egress.describe()) is (mode == "route")
+    assert ("THINKRUN_EGRESS_HOST" in egress.describe()) is (mode != "proxy")
     assert egress.require_auth is ("egress_host" in settings)
+    assert egress.serves("ws://127.0.0.1:3000/") is (mode != "route")
+    assert egress.serves("ws://browsers.internal:3000/") is (mode == "proxy")
 
 
 async def test_an_ipv6_egress_address_is_bracketed_in_the_proxy_server(tmp_path):

@@ -9,7 +9,7 @@ import pytest
 
 from tests.support.settings import make_settings
 from thinkrun_mcp.browser import engine as engine_module
-from thinkrun_mcp.browser.engine import find_browser
+from thinkrun_mcp.browser.engine import BrowserEngine, find_browser
 from thinkrun_mcp.errors import ThinkRunError
 
 
@@ -47,7 +47,18 @@ def test_no_browser_anywhere_is_browser_unavailable_naming_the_remedies(tmp_path
     assert "install Chrome/Chromium" in str(info.value)
 
 
-def test_browser_endpoint_means_a_remote_browser_even_with_a_path(tmp_path: Path) -> None:
-    location = find_browser(make_settings(tmp_path, browser_endpoint="ws://127.0.0.1:1/", browser_path="/nope"))
+def test_browser_endpoints_replace_the_local_browser_even_with_a_path(tmp_path: Path) -> None:
+    engine = BrowserEngine(
+        make_settings(tmp_path, browser_endpoint="ws://127.0.0.1:1/, http://127.0.0.1:2", browser_path="/nope")
+    )
 
-    assert (location.source, location.endpoint) == ("remote", "ws://127.0.0.1:1/")
+    assert [(e.key, e.kind, e.remote) for e in engine.endpoints] == [
+        ("ws://127.0.0.1:1/", "playwright", True),
+        ("http://127.0.0.1:2", "cdp", True),
+    ]
+
+
+def test_without_endpoints_the_local_browser_is_the_one_endpoint(tmp_path: Path) -> None:
+    engine = BrowserEngine(make_settings(tmp_path))
+
+    assert [(e.key, e.kind, e.remote) for e in engine.endpoints] == [("local", "local", False)]

@@ -217,6 +217,46 @@ async def test_anthropic_rejects_unmatched_tool_result_like_the_real_api(fake_an
     assert fake_anthropic.calls == 0 and fake_anthropic.pending == 1  # rejected before the "model"
 
 
+LONG_SYSTEM = "You drive a browser. " + "Follow the house rules carefully. " * 200  # ~1,700 tokens
+
+
+async def test_anthropic_reports_cache_writes_then_reads_of_a_marked_prefix(fake_anthropic: FakeAnthropic) -> None:
+    fake_anthropic.push(Reply(text="one"), Reply(text="two"), Reply(text="three"))
+    client = anthropic_client(fake_anthropic)
+    system = [{"type": "text", "text": LONG_SYSTEM, "cache_control": {"type": "ephemeral"}}]
+    usages = []
+    for question in ("first question", "second, different question"):
+        msg = await client.messages.create(
+            model="m", max_tokens=10, system=system, tools=[CLICK_TOOL], messages=[{"role": "user", "content": question}]
+        )
+        usages.append(msg.usage)
+    unmarked = await client.messages.create(
+        model="m", max_tokens=10, system=LONG_SYSTEM, tools=[CLICK_TOOL], messages=[{"role": "user", "content": "third"}]
+    )
+    await client.close()
+    first, second = usages
+    assert first.cache_creation_input_tokens > 1024 and first.cache_read_input_tokens == 0
+    assert second.cache_read_input_tokens == first.cache_creation_input_tokens and second.cache_creation_input_tokens == 0
+    # input_tokens is what follows the cached prefix; the three add up to the whole prompt.
+    total = len(fake_anthropic.requests[1].raw) // 4
+    assert second.input_tokens + second.cache_read_input_tokens == total and second.input_tokens < 100
+    assert (unmarked.usage.cache_read_input_tokens, unmarked.usage.cache_creation_input_tokens) == (0, 0)
+
+
+async def test_anthropic_caches_nothing_under_the_minimum_and_refuses_five_breakpoints(fake_anthropic: FakeAnthropic) -> None:
+    fake_anthropic.push(Reply(text="a"), Reply(text="b"), Reply(text="never"))
+    client = anthropic_client(fake_anthropic)
+    short = [{"type": "text", "text": "You drive a browser.", "cache_control": {"type": "ephemeral"}}]
+    for _ in range(2):
+        msg = await client.messages.create(model="m", max_tokens=10, system=short, messages=[{"role": "user", "content": "hi"}])
+        assert (msg.usage.cache_creation_input_tokens, msg.usage.cache_read_input_tokens) == (0, 0)
+    marked = [{"type": "text", "text": f"rule {i}", "cache_control": {"type": "ephemeral"}} for i in range(5)]
+    with pytest.raises(anthropic.BadRequestError) as exc:
+        await client.messages.create(model="m", max_tokens=10, system=marked, messages=[{"role": "user", "content": "hi"}])
+    await client.close()
+    assert "A maximum of 4 blocks with cache_control may be provided. Found 5." in str(exc.value)
+
+
 async def test_anthropic_rate_limit_surfaces_without_retries(fake_anthropic: FakeAnthropic) -> None:
     fake_anthropic.push(Failure(429, retry_after=7), Reply(text="unused"))
     client = anthropic_client(fake_anthropic)
@@ -389,6 +429,25 @@ async def test_gemini_function_call_ids_when_enabled() -> None:
         ]
         await client.aio.models.generate_content(model="gemini-2.5-flash", contents=contents, config=gemini_config())
         assert fake.last.tool_results()[0]["id"] == "call-1"
+
+
+async def test_gemini_reports_implicit_cache_hits_for_a_repeated_prefix(fake_gemini: FakeGemini) -> None:
+    fake_gemini.push(Reply(text="a"), Reply(text="b"), Reply(text="c"))
+    client = gemini_client(fake_gemini)
+
+    async def ask(system: str, question: str) -> types.GenerateContentResponse:
+        return await client.aio.models.generate_content(
+            model="gemini-2.5-flash", contents=question, config=gemini_config(system_instruction=system)
+        )
+
+    first = await ask(LONG_SYSTEM, "first question")
+    second = await ask(LONG_SYSTEM, "a second question")
+    changed = await ask("Changed first line. " + LONG_SYSTEM, "a second question")
+    assert first.usage_metadata is not None and not first.usage_metadata.cached_content_token_count
+    usage = second.usage_metadata
+    assert usage is not None and usage.cached_content_token_count and usage.prompt_token_count
+    assert 1024 < usage.cached_content_token_count < usage.prompt_token_count  # the shared prefix, not the question
+    assert changed.usage_metadata is not None and not changed.usage_metadata.cached_content_token_count
 
 
 async def test_gemini_errors_map_to_client_and_server_errors(fake_gemini: FakeGemini) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from thinkrun_mcp.models import SessionStatus, TaskStatus
+from thinkrun_mcp.store import db
 from thinkrun_mcp.store.db import Store, Table
 from thinkrun_mcp.store.records import ActionRow, ArtifactRow, ConsoleRow, NetworkRow, Records
 from thinkrun_mcp.store.sessions import SessionRow, SessionRows
@@ -223,6 +224,8 @@ async def test_a_task_row_reads_back_with_its_params_decoded(store: Store):
         created_at=100.0,
         started_at=None,
         completed_at=None,
+        cached_input_tokens=0,
+        cost_usd=None,
     )
 
 
@@ -258,6 +261,8 @@ async def test_task_steps_read_back_the_last_ones_oldest_first(store: Store):
             input_tokens=100,
             output_tokens=10,
             prompt_chars=1_000,
+            cached_input_tokens=60,
+            cost_usd=0.0002 if n != 3 else None,
         )
     steps = await rows.steps("task_1", last=2)
     assert [s.step for s in steps] == [2, 3]
@@ -276,7 +281,44 @@ async def test_task_steps_read_back_the_last_ones_oldest_first(store: Store):
         input_tokens=100,
         output_tokens=10,
         prompt_chars=1_000,
+        cached_input_tokens=60,
+        cost_usd=0.0002,
     )
+    assert steps[1].cost_usd is None  # no price: tokens only
+
+
+async def test_a_task_update_stores_cached_tokens_and_cost(store: Store):
+    rows = TaskRows(store)
+    await new_task(rows)
+    rows.update("task_1", input_tokens=5_000, cached_input_tokens=4_000, output_tokens=70, cost_usd=0.00123)
+    rows.update("task_1", steps=3)  # a later update without a cost keeps the cost
+    row = await rows.get("task_1")
+    assert row is not None
+    assert (row.input_tokens, row.cached_input_tokens, row.output_tokens, row.cost_usd, row.steps) == (
+        5_000,
+        4_000,
+        70,
+        0.00123,
+        3,
+    )
+
+
+async def test_tasks_stored_before_costs_were_recorded_read_back_without_a_cost(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    before = [(name, fn) for name, fn in db.MIGRATIONS if name != "m005_task_cost"]
+    monkeypatch.setattr(db, "MIGRATIONS", before)
+    old = Store(tmp_path / "old.db")
+    await old.open()
+    await new_task(TaskRows(old))
+    await old.close()
+    monkeypatch.undo()
+    upgraded = Store(tmp_path / "old.db")
+    await upgraded.open()
+    try:
+        row = await TaskRows(upgraded).get("task_1")
+        assert "m005_task_cost" in await upgraded.applied_migrations()
+    finally:
+        await upgraded.close()
+    assert row is not None and (row.cached_input_tokens, row.cost_usd) == (0, None)
 
 
 async def test_tasks_left_live_by_a_previous_process_fail(store: Store):

@@ -88,6 +88,12 @@ def test_the_store_imports_only_the_foundation(path: Path):
     assert not [n for n in _imports(path) if n.startswith("..") and n.lstrip(".").split(".")[0] in layers]
 
 
+@pytest.mark.parametrize("path", _modules("agent"), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_the_agent_imports_no_front_end(path: Path):
+    # What the agent needs of a front end (the calling client's model) is handed in as a Protocol.
+    assert not [n for n in _package_imports(path) if n.split(".")[0] in ("server", "runtime")]
+
+
 def test_server_modules_do_not_import_the_server_entry_point():
     # server/mcp.py imports the tools; a tool importing it back would be a cycle.
     for path in _modules("server/tools"):

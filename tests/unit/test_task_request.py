@@ -93,3 +93,11 @@ def test_an_initial_task_without_details_is_no_task():
 def test_an_initial_task_is_checked_like_a_request():
     with pytest.raises(ThinkRunError, match="needs an outputSchema"):
         InitialTask(task_details="Count", output_type="structured_json").to_request()
+
+
+@pytest.mark.parametrize("backend", ["gemini", "claude", "openai", "sampling"])
+def test_every_backend_is_a_valid_request_backend_and_default(backend: str):
+    from thinkrun_mcp.config import Settings
+
+    assert TaskRequest(instruction="x", backend=backend).backend == backend
+    assert Settings(_env_file=None, default_backend=backend).default_backend == backend

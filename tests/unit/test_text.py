@@ -22,3 +22,14 @@ def test_lone_surrogates_become_replacement_characters_at_any_depth():
 def test_text_without_surrogates_is_returned_as_it_is():
     text = "plain ✓ text"
     assert safe_text(text) is text
+
+
+def test_lone_surrogate_escapes_in_json_text_become_replacement_characters():
+    from thinkrun_mcp.server.stdio import fix_surrogate_escapes
+
+    line = r'{"a": "x\ud800y", "\udfff": "\ud83d\ude00", "b": "\\ud800", "c": "\\\ud800", "d": "\u00e9"}'
+    fixed = fix_surrogate_escapes(line)
+    assert json.loads(fixed) == {"a": "x\ufffdy", "\ufffd": "😀", "b": "\\ud800", "c": "\\\ufffd", "d": "é"}
+    import pydantic_core
+
+    pydantic_core.from_json(fixed)  # what the SDK parses with: refuses the original

@@ -59,3 +59,22 @@ async def test_arguments_nested_too_deeply_get_a_coded_answer(tmp_path: Path) ->
     server = create_server(runtime=Runtime(make_settings(tmp_path)))
     result = await server.call_tool("browser_extract", {"schema": deep})
     assert result.is_error and result.content[0].text.startswith("invalid_input: the arguments are nested too deeply")
+
+
+async def test_unknown_keys_in_nested_objects_are_refused_like_top_level_ones(tmp_path: Path) -> None:
+    nested: dict = {"taskDetails": "open the page"}
+    cur = nested
+    for _ in range(40):
+        cur["extra"] = {}
+        cur = cur["extra"]
+    calls = [
+        ("session_create", {"initialTask": nested}, "initialTask.extra"),
+        ("session_create", {"viewport": {"width": 800, "height": 600, "depth": 24}}, "viewport.depth"),
+        ("agent_execute", {"instruction": "x", "secrets": [{"match": "a.example", "fields": {}, "hint": "pw"}]}, "hint"),
+        ("page_cache_html", {"url": "https://example.com", "options": {"waitFor": 0, "bogus": True}}, "bogus"),
+    ]
+    async with held_client(create_server(runtime=Runtime(make_settings(tmp_path)))) as client:
+        for tool, args, named in calls:
+            result = await client.call_tool(tool, args)
+            text = result.content[0].text
+            assert result.is_error and text.startswith("invalid_input:") and named in text, (tool, text)

@@ -119,7 +119,7 @@ class Assist:
         assert name is not None
         self.model_calls += 1
         # A client per call: cheap next to the model call, and it follows the SDKs' base-URL variables as they are now.
-        backend = self.backends.make(name)
+        backend = await self.backends.make(name)
         try:
             reply = await backend.complete(
                 system=system, turns=[Turn(role="user", text=prompt)], tools=tools, max_output_tokens=2048

@@ -1,4 +1,4 @@
-"""Which LLM backends have an API key: Settings fields read from the SDKs' standard variables."""
+"""The LLM backends' API keys: Settings fields read from the SDKs' standard variables."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ..config import Settings
 
-__all__ = ["KEY_FIELDS", "api_key", "backend_status"]
+__all__ = ["KEY_FIELDS", "api_key"]
 
 # backend → (the Settings field holding its key, the variables to name when it is missing).
 KEY_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "gemini": ("gemini_api_key", ("GEMINI_API_KEY", "GOOGLE_API_KEY")),
     "claude": ("anthropic_api_key", ("ANTHROPIC_API_KEY",)),
+    "openai": ("openai_api_key", ("OPENAI_API_KEY",)),
 }
 
 
@@ -20,8 +21,3 @@ def api_key(settings: Settings, backend: str) -> str | None:
     """The key of ``backend`` in ``settings``, or None when it has none (an empty key counts as none)."""
     secret = getattr(settings, KEY_FIELDS[backend][0])
     return (secret.get_secret_value() or None) if secret is not None else None
-
-
-def backend_status(settings: Settings) -> dict[str, tuple[bool, str]]:
-    """backend → (configured, the variable to set when it is not)."""
-    return {backend: (api_key(settings, backend) is not None, " or ".join(names)) for backend, (_, names) in KEY_FIELDS.items()}

@@ -6,14 +6,17 @@ budget runs out; the caller (``tasks.py``) adds the timeout and cancellation.
 
 Every browser action goes through :class:`~thinkrun_mcp.browser.service.BrowserService`,
 the same service as the MCP tools, so the URL policy, action log, dialog
-handling and redaction all apply. The context stays small: the latest tool
-result carries the page observation; older results shrink to their one-line
-outcome. Page content is untrusted: the system prompt says so.
+handling and redaction all apply. What the model is sent each step, and how it
+stays small, is :class:`~thinkrun_mcp.agent.context.Conversation`'s job. Page
+content is untrusted: it reaches the model fenced, and the rules that matter
+(avoided domains, secrets bound to hosts) are enforced in code, not asked of the model.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+import secrets as random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -23,21 +26,22 @@ from ..browser.service import BrowserService
 from ..errors import ThinkRunError
 from ..models import Owner, TaskRequest, TaskStatus
 from ..schema import first_error
-from .backends import Backend, ToolCall, ToolResult, Turn
+from .backends import Backend, ModelReply, ToolCall, ToolResult, Turn
+from .context import EXTRACT_KEEP, Conversation
 from .output import OutputInvalid, finalize
-from .prompts import AGENT_TOOLS, SYSTEM_PROMPT, TOOL_VALIDATORS, TOOLS_BY_NAME
-from .secrets import Secrets
+from .prompts import AGENT_TOOLS, SYSTEM_PROMPT, TOOL_VALIDATORS, TOOLS_BY_NAME, TOOLS_CHARS, fence, neutral, task_message
+from .secrets import PLACEHOLDER, Secrets
 
-__all__ = ["AGENT_TOOLS", "Outcome", "Planner", "StepRecord"]
+__all__ = ["AGENT_TOOLS", "ModelCall", "Outcome", "Planner", "StepRecord"]
 
 log = logging.getLogger(__name__)
 
-OBSERVATION_CHARS = 7_000  # per step; the whole prompt stays around 10k characters
+OBSERVATION_CHARS = 7_000  # per step
 EXTRACT_CHARS = 8_000
-EXTRACT_KEEP = 1_500  # chars of an older extract result kept in the context
 MAX_MALFORMED = 3  # consecutive turns without a usable tool call
 MAX_OUTPUT_RETRIES = 3
 MAX_OUTPUT_TOKENS_PER_TURN = 4_096
+NUDGE = "Call one of the tools. When the task is complete, call done(output); if it is impossible, call fail(reason)."
 
 
 @dataclass(slots=True)
@@ -48,7 +52,25 @@ class Outcome:
 
 
 @dataclass(slots=True)
+class ModelCall:
+    """One request to the model and what it cost."""
+
+    step: int
+    model_ms: int
+    input_tokens: int  # all of them, cached ones included
+    cached_input_tokens: int
+    output_tokens: int
+    prompt_chars: int
+    calls: list[str]  # the tools it called
+
+
+@dataclass(slots=True)
 class StepRecord:
+    """One tool call of a step (a step without calls is one record, action ``none``).
+
+    The first record of a step carries its model call's figures; the others carry zeros.
+    """
+
     step: int
     action: str
     args: dict[str, Any]
@@ -60,6 +82,7 @@ class StepRecord:
     input_tokens: int
     output_tokens: int
     prompt_chars: int
+    cached_input_tokens: int = 0
 
 
 @dataclass(slots=True)
@@ -70,6 +93,8 @@ class _Executed:
     image: bytes | None = None
     url: str | None = None
     shows_page: bool = False
+    kept: str | None = None  # data kept in the context once the result is old
+    finished: Outcome | None = None
 
 
 class Planner:
@@ -84,6 +109,7 @@ class Planner:
         owner: Owner,
         session_id: str,
         on_step: Callable[[StepRecord], Awaitable[None]] | None = None,
+        on_model: Callable[[ModelCall], Awaitable[None]] | None = None,
     ):
         self.request = request
         self.secrets = secrets
@@ -93,213 +119,88 @@ class Planner:
         self.owner = owner
         self.session_id = session_id
         self.on_step = on_step
+        self.on_model = on_model
         self.input_tokens = 0
+        self.cached_input_tokens = 0
         self.output_tokens = 0
         self.turns_taken = 0
-        self.turns: list[Turn] = []
-        self._summaries: dict[str, str] = {}
-        self._page_calls: set[str] = set()  # calls whose result shows the page (an observation)
-        self._initial_summary = ""
+        self.tag = random.token_hex(4)  # names this task's page-data fences; never shown to a page
+        self.conversation: Conversation | None = None
+        self._output_retries = 0
 
-    # -- prompt ---------------------------------------------------------------------------
-
-    def system_prompt(self) -> str:
-        parts = [SYSTEM_PROMPT]
-        t = self.request.output_type
-        if t == "structured_json":
-            import json
-
-            parts.append(
-                "Output: call done with output set to JSON (no prose, no code fences) that matches this JSON Schema:\n"
-                + json.dumps(self.request.output_schema, ensure_ascii=False)
-            )
-        elif t == "structured_csv":
-            parts.append("Output: call done with output set to CSV text: a header row, then one row per record.")
-        else:
-            parts.append("Output: call done with a short plain-text answer that states the result.")
-        if self.secrets:
-            parts.append(
-                "Secrets: type these placeholders as act values where credentials are needed; the real values are filled "
-                "in for you and you will never see them:\n" + self.secrets.describe()
-            )
-        if self.request.avoid_domains:
-            parts.append("These domains are blocked for this task: " + ", ".join(self.request.avoid_domains))
-        return "\n\n".join(parts)
-
-    def context(self) -> list[Turn]:
-        """The conversation as sent: older tool results shrink to their summaries.
-
-        Kept in full: the newest tool turn, and the newest result that shows the page
-        (after an extract, the model still needs the refs of the last observation).
-        """
-        last_tool = max((i for i, t in enumerate(self.turns) if t.role == "tool"), default=-1)
-        last_page = next(
-            (
-                r.call_id
-                for t in reversed(self.turns)
-                if t.role == "tool"
-                for r in reversed(t.results)
-                if r.call_id in self._page_calls
-            ),
-            None,
+    def task_message(self) -> str:
+        r = self.request
+        return task_message(
+            r.instruction,
+            output_type=r.output_type,
+            output_schema=r.output_schema,
+            secrets=self.secrets.describe() if self.secrets else "",
+            avoid_domains=r.avoid_domains,
         )
-        out = []
-        for i, turn in enumerate(self.turns):
-            if i == 0 and last_page is not None and self._initial_summary:
-                out.append(Turn(role="user", text=self._initial_summary))
-            elif turn.role == "tool" and i != last_tool:
-                out.append(
-                    Turn(
-                        role="tool",
-                        results=[
-                            r
-                            if r.call_id == last_page
-                            else ToolResult(
-                                call_id=r.call_id,
-                                name=r.name,
-                                content=self._summaries.get(r.call_id, r.content),
-                                is_error=r.is_error,
-                            )
-                            for r in turn.results
-                        ],
-                    )
-                )
-            else:
-                out.append(turn)
-        return out
 
     # -- the loop -------------------------------------------------------------------------
 
     async def run(self) -> Outcome:
         obs = await self.browser.observe(self.owner, self.session_id)
-        task = f"Task:\n{self.request.instruction}"
-        self.turns.append(Turn(role="user", text=f"{task}\n\nThe browser now shows:\n{obs.text}"))
-        self._initial_summary = f"{task}\n\n(The first observation is omitted; see the latest tool result.)"
+        convo = self.conversation = Conversation(self.task_message(), obs.text, tag=self.tag)
         malformed = 0
-        output_retries = 0
-        system = self.system_prompt()
         while True:
             if self.turns_taken >= self.max_steps:
                 return Outcome(TaskStatus.FAILED, error=f"stopped after the maximum of {self.max_steps} steps without finishing")
             budget = self._token_budget_left()
             if budget is not None:
                 return Outcome(TaskStatus.FAILED, error=budget)
-            turns = self.context()
-            prompt_chars = len(system) + sum(_turn_chars(t) for t in turns)
+            turns = convo.context()
+            prompt_chars = len(SYSTEM_PROMPT) + TOOLS_CHARS + sum(_turn_chars(t) for t in turns)
             max_out = MAX_OUTPUT_TOKENS_PER_TURN
             if self.request.max_output_tokens is not None:
                 max_out = max(1, min(max_out, self.request.max_output_tokens - self.output_tokens))
             t0 = time.perf_counter()
-            reply = await self.backend.complete(system=system, turns=turns, tools=AGENT_TOOLS, max_output_tokens=max_out)
+            reply = await self.backend.complete(system=SYSTEM_PROMPT, turns=turns, tools=AGENT_TOOLS, max_output_tokens=max_out)
             model_ms = int((time.perf_counter() - t0) * 1000)
             self.turns_taken += 1
             self.input_tokens += reply.input_tokens
+            self.cached_input_tokens += reply.cached_input_tokens
             self.output_tokens += reply.output_tokens
-            step = self.turns_taken
-            self.turns.append(Turn(role="assistant", text=reply.text, tool_calls=reply.tool_calls, native=reply.native))
+            step = convo.reply(Turn(role="assistant", text=reply.text, tool_calls=reply.tool_calls, native=reply.native))
+            if self.on_model is not None:
+                await self.on_model(
+                    ModelCall(
+                        step=step,
+                        model_ms=model_ms,
+                        input_tokens=reply.input_tokens,
+                        cached_input_tokens=reply.cached_input_tokens,
+                        output_tokens=reply.output_tokens,
+                        prompt_chars=prompt_chars,
+                        calls=[c.name for c in reply.tool_calls],
+                    )
+                )
+            model = _ModelFigures(reply, model_ms, prompt_chars)
 
             if not reply.tool_calls:
                 malformed += 1
-                await self._record(
-                    step, "none", {}, "the model answered without calling a tool", False, None, 0, model_ms, reply, prompt_chars
-                )
+                await self._record(step, "none", {}, _Executed("", "the model answered without calling a tool", True), 0, model)
                 if malformed >= MAX_MALFORMED:
                     return Outcome(TaskStatus.FAILED, error=f"the model stopped calling tools ({malformed} times in a row)")
-                self.turns.append(
-                    Turn(
-                        role="user",
-                        text="Call one of the tools. When the task is complete, call done(output); if it is impossible, call fail(reason).",
-                    )
-                )
+                convo.nudge(NUDGE)
                 continue
 
             results: list[ToolResult] = []
             finished: Outcome | None = None
             turn_malformed = False
-            for i, call in enumerate(reply.tool_calls):
+            for call in reply.tool_calls:
                 if finished is not None:
                     results.append(
                         ToolResult(call_id=call.id, name=call.name, content="not run: the task already ended", is_error=True)
                     )
                     continue
                 problem = _check_call(call)
+                started = time.perf_counter()
                 if problem:
                     turn_malformed = True
-                    results.append(ToolResult(call_id=call.id, name=call.name, content=problem, is_error=True))
-                    self._summaries[call.id] = problem
-                    await self._record(
-                        step,
-                        call.name,
-                        call.args,
-                        problem,
-                        False,
-                        None,
-                        0,
-                        model_ms if i == 0 else 0,
-                        reply if i == 0 else None,
-                        prompt_chars,
-                    )
-                    continue
-                if call.name == "done":
-                    try:
-                        output = finalize(self.request.output_type, self.request.output_schema, call.args.get("output"))
-                    except OutputInvalid as exc:
-                        output_retries += 1
-                        message = f"{exc}. Fix the output and call done again."
-                        results.append(ToolResult(call_id=call.id, name="done", content=message, is_error=True))
-                        self._summaries[call.id] = str(exc)
-                        await self._record(
-                            step,
-                            "done",
-                            {},
-                            str(exc),
-                            False,
-                            None,
-                            0,
-                            model_ms if i == 0 else 0,
-                            reply if i == 0 else None,
-                            prompt_chars,
-                        )
-                        if output_retries >= MAX_OUTPUT_RETRIES:
-                            return Outcome(
-                                TaskStatus.FAILED,
-                                error=f"the output did not fit outputType {self.request.output_type} after {output_retries} attempts: {exc}",
-                            )
-                        continue
-                    await self._record(
-                        step,
-                        "done",
-                        {},
-                        "task completed",
-                        True,
-                        None,
-                        0,
-                        model_ms if i == 0 else 0,
-                        reply if i == 0 else None,
-                        prompt_chars,
-                    )
-                    finished = Outcome(TaskStatus.COMPLETED, output=output)
-                    results.append(ToolResult(call_id=call.id, name="done", content="ok"))
-                    continue
-                if call.name == "fail":
-                    reason = str(call.args.get("reason") or "no reason given")[:2000]
-                    await self._record(
-                        step,
-                        "fail",
-                        {"reason": reason},
-                        reason,
-                        True,
-                        None,
-                        0,
-                        model_ms if i == 0 else 0,
-                        reply if i == 0 else None,
-                        prompt_chars,
-                    )
-                    finished = Outcome(TaskStatus.FAILED, error=f"the agent gave up: {reason}")
-                    results.append(ToolResult(call_id=call.id, name="fail", content="ok"))
-                    continue
-                started = time.perf_counter()
-                executed = await self._execute(call)
+                    executed = _Executed(problem, problem, is_error=True)
+                else:
+                    executed = await self._execute(call)
                 duration = int((time.perf_counter() - started) * 1000)
                 results.append(
                     ToolResult(
@@ -310,22 +211,15 @@ class Planner:
                         image_png=executed.image,
                     )
                 )
-                self._summaries[call.id] = executed.summary
-                if executed.shows_page:
-                    self._page_calls.add(call.id)
-                await self._record(
-                    step,
-                    call.name,
-                    call.args,
-                    executed.summary,
-                    not executed.is_error,
-                    executed.url,
-                    duration,
-                    model_ms if i == 0 else 0,
-                    reply if i == 0 else None,
-                    prompt_chars,
-                )
-            self.turns.append(Turn(role="tool", results=results))
+                convo.outcome(call.id, executed.summary, kept=executed.kept, shows_page=executed.shows_page)
+                args = {} if call.name == "done" else call.args
+                await self._record(step, call.name, args, executed, duration if not problem else 0, model)
+                model = None  # the step's model figures go with its first call only
+                if executed.finished is not None:
+                    finished = executed.finished
+                    if finished.status == TaskStatus.FAILED and call.name == "done":
+                        return finished  # the output kept failing its type
+            convo.results(results)
             if finished is not None:
                 return finished
             malformed = malformed + 1 if turn_malformed and all(r.is_error for r in results) else 0
@@ -344,17 +238,7 @@ class Planner:
         return None
 
     async def _record(
-        self,
-        step: int,
-        action: str,
-        args: dict[str, Any],
-        outcome: str,
-        success: bool,
-        url: str | None,
-        duration_ms: int,
-        model_ms: int,
-        reply: Any,
-        prompt_chars: int,
+        self, step: int, action: str, args: dict[str, Any], executed: _Executed, duration_ms: int, model: _ModelFigures | None
     ) -> None:
         if self.on_step is None:
             return
@@ -363,27 +247,30 @@ class Planner:
                 step=step,
                 action=action,
                 args=args,
-                outcome=self._redact(outcome)[:2000],
-                success=success,
-                url=url,
+                outcome=self._redact(executed.summary)[:2000],
+                success=not executed.is_error,
+                url=executed.url,
                 duration_ms=duration_ms,
-                model_ms=model_ms,
-                input_tokens=reply.input_tokens if reply is not None else 0,
-                output_tokens=reply.output_tokens if reply is not None else 0,
-                prompt_chars=prompt_chars if reply is not None else 0,
+                model_ms=model.model_ms if model else 0,
+                input_tokens=model.reply.input_tokens if model else 0,
+                output_tokens=model.reply.output_tokens if model else 0,
+                prompt_chars=model.prompt_chars if model else 0,
+                cached_input_tokens=model.reply.cached_input_tokens if model else 0,
             )
         )
 
     # -- executing one call ---------------------------------------------------------------
 
     def _redact(self, text: str) -> str:
-        return self.secrets.redact(self.browser.redact(self.owner, self.session_id, text))
+        return self.browser.redactor(self.owner).redact(text)
 
     async def _execute(self, call: ToolCall) -> _Executed:
         a = call.args
         s, b = self.session_id, self.browser
         o = self.owner
         try:
+            if call.name in ("done", "fail", "note"):
+                return self._own_tool(call)
             if call.name == "navigate":
                 r = await b.navigate(o, s, url=str(a["url"]), observe_chars=OBSERVATION_CHARS)
                 line = f"navigated to {r.url}" + (f" (HTTP {r.status})" if r.status else "")
@@ -393,10 +280,16 @@ class Planner:
                 return self._page_result(f"went back to {r.url}", r.events, r.observation.text, r.url)
             if call.name == "act":
                 method = str(a["method"])
-                value = a.get("value")
-                if value is not None:
-                    value = self.secrets.substitute(str(value), await b.page_url(o, s))
-                r = await b.act(o, s, method=method, ref=a.get("ref"), value=value, observe_chars=OBSERVATION_CHARS)
+                value = None if a.get("value") is None else str(a["value"])
+                fill_in = None
+                if value is not None and PLACEHOLDER.search(value):
+                    if not a.get("ref"):
+                        raise ThinkRunError("invalid_input", "a secret can only be typed into an element given by its ref")
+                    # Bound to the host of the field's own document, checked when the value is typed.
+                    fill_in = functools.partial(self.secrets.substitute, value)
+                r = await b.act(
+                    o, s, method=method, ref=a.get("ref"), value=value, value_for=fill_in, observe_chars=OBSERVATION_CHARS
+                )
                 line = f"{method} on {r.ref or 'the page'} done" + (f"; now at {r.url}" if r.navigated else "")
                 return self._page_result(line, r.events, r.observation.text, r.url)
             if call.name == "scroll":
@@ -424,31 +317,68 @@ class Planner:
                     o, s, format=a["format"], ref=a.get("ref"), cursor=int(a.get("cursor") or 0), max_chars=EXTRACT_CHARS
                 )
                 more = f"\n[{r.total_chars} chars in all; continue with cursor={r.cursor}]" if r.cursor is not None else ""
-                content = (r.content or "(empty)") + more
-                # Extracted data stays in the context (bounded); observations are what gets dropped.
+                content = r.content or "(empty)"
                 kept = content if len(content) <= EXTRACT_KEEP else content[:EXTRACT_KEEP] + f"… [cut; {len(content)} chars]"
-                return _Executed(content=content, summary=f"extracted {r.format}:\n{kept}", url=r.url)
+                return _Executed(
+                    content=f"extracted {r.format}:\n{fence(content, self.tag)}{more}",
+                    summary=f"extracted {r.format}",
+                    url=r.url,
+                    kept=kept,
+                )
             if call.name == "observe":
                 seen = await b.observe(o, s, scope="page", cursor=int(a.get("cursor") or 0), max_chars=OBSERVATION_CHARS)
-                return _Executed(content=seen.text, summary="observed the page", url=seen.url, shows_page=True)
+                return _Executed(content=fence(seen.text, self.tag), summary="observed the page", url=seen.url, shows_page=True)
             if call.name == "screenshot":
                 shot, data = await b.screenshot(o, s, max_dimension=1280)
                 return _Executed(
                     content=f"screenshot {shot.width}x{shot.height} attached", summary="took a screenshot", image=data
                 )
         except ThinkRunError as exc:
-            text = self._redact(str(exc))
+            text = neutral(self._redact(str(exc)))
             return _Executed(content=f"error: {text}", summary=f"error: {text[:300]}", is_error=True)
         raise AssertionError(f"unhandled tool {call.name}")
 
+    def _own_tool(self, call: ToolCall) -> _Executed:
+        """The tools that do not touch the browser: note, done, fail."""
+        if call.name == "note":
+            text = str(call.args.get("text", ""))
+            full = self.conversation.note(text) if self.conversation is not None else None
+            if full:
+                return _Executed(content=f"error: {full}", summary=f"error: {full}", is_error=True)
+            return _Executed(content="noted", summary=f"noted ({len(text):,} chars)")
+        if call.name == "fail":
+            reason = str(call.args.get("reason") or "no reason given")[:2000]
+            return _Executed(
+                content="ok", summary=reason, finished=Outcome(TaskStatus.FAILED, error=f"the agent gave up: {reason}")
+            )
+        try:
+            output = finalize(self.request.output_type, self.request.output_schema, call.args.get("output"))
+        except OutputInvalid as exc:
+            self._output_retries += 1
+            failed = None
+            if self._output_retries >= MAX_OUTPUT_RETRIES:
+                failed = Outcome(
+                    TaskStatus.FAILED,
+                    error=f"the output did not fit outputType {self.request.output_type} after {self._output_retries} attempts: {exc}",
+                )
+            return _Executed(f"{exc}. Fix the output and call done again.", str(exc), is_error=True, finished=failed)
+        return _Executed(content="ok", summary="task completed", finished=Outcome(TaskStatus.COMPLETED, output=output))
+
     def _page_result(self, line: str, events: list[Any], observation: str, url: str) -> _Executed:
-        extra = "".join(f"\n- {e.kind}: {e.message}" for e in events)
+        extra = "".join(f"- {e.kind}: {e.message}\n" for e in events)
         return _Executed(
-            content=f"{line}{extra}\n\n{observation}",
+            content=f"{neutral(line)}\n{fence(extra + observation, self.tag)}",
             summary=line + (f" ({len(events)} events)" if events else ""),
             url=url,
             shows_page=True,
         )
+
+
+@dataclass(slots=True)
+class _ModelFigures:
+    reply: ModelReply
+    model_ms: int
+    prompt_chars: int
 
 
 def _check_call(call: ToolCall) -> str | None:
@@ -456,8 +386,8 @@ def _check_call(call: ToolCall) -> str | None:
     spec = TOOLS_BY_NAME.get(call.name)
     if spec is None:
         return f"unknown tool {call.name!r}; the tools are: {', '.join(TOOLS_BY_NAME)}"
-    if not isinstance(call.args, dict):
-        return f"arguments of {call.name} must be an object"
+    if call.invalid or not isinstance(call.args, dict):
+        return f"arguments of {call.name} must be a JSON object" + (f": {call.invalid}" if call.invalid else "")
     problem = first_error(TOOL_VALIDATORS[call.name], call.args, root="arguments")
     if problem is not None:
         return f"bad arguments for {call.name}: {problem}"

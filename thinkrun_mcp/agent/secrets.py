@@ -57,12 +57,6 @@ class Secrets:
                 out[value] = f"<secret:{name}>"
         return out
 
-    def redact(self, text: str) -> str:
-        """``text`` with every secret value replaced by its placeholder."""
-        for value, label in self.redactions().items():
-            text = text.replace(value, label)
-        return text
-
     def describe(self) -> str:
         """The prompt's list of placeholders and where they work (no values)."""
         lines = []

@@ -10,7 +10,12 @@ unfinished are marked failed on start.
 
 A task arrives as a :class:`~thinkrun_mcp.models.TaskRequest`, which checked
 itself when it was built; the manager adds only the checks that need the
-server: the backend's API key and the session.
+server: the backend's readiness and the session. A task on the ``sampling``
+backend also brings the calling client's :class:`~thinkrun_mcp.agent.backends.Sampler`.
+
+The task's timeout runs from the moment it starts running and covers everything:
+taking the session, building the backend's client (its SDK imported in a worker
+thread), the starting point and every model call.
 """
 
 from __future__ import annotations
@@ -42,10 +47,10 @@ from ..models import (
     Viewport,
     ts,
 )
-from ..store.tasks import TaskRows
+from ..store.tasks import TaskRow, TaskRows, TaskStepRow
 from ..urls import normalize_url
-from .backends import Backend, Backends
-from .planner import Outcome, Planner, StepRecord
+from .backends import Backend, Backends, Sampler
+from .planner import ModelCall, Outcome, Planner, StepRecord
 from .secrets import Secrets
 
 __all__ = ["TaskManager"]
@@ -68,6 +73,7 @@ class _Task:
     max_steps: int
     terminate: bool
     created_at: float
+    sampler: Sampler | None = None
     status: TaskStatus = TaskStatus.STARTING
     started_at: float | None = None
     completed_at: float | None = None
@@ -75,7 +81,9 @@ class _Task:
     error: str | None = None
     steps: int = 0
     input_tokens: int = 0
+    cached_input_tokens: int = 0
     output_tokens: int = 0
+    cost_usd: float | None = None
     runner: asyncio.Task[None] | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
     listeners: list[Callable[[StepRecord], Any]] = field(default_factory=list)
@@ -113,17 +121,26 @@ class TaskManager:
 
     # -- submit ---------------------------------------------------------------------------
 
-    def _backend(self, request: TaskRequest) -> str:
-        """The request's backend (else the default), once its API key is known to be set."""
+    def _backend(self, request: TaskRequest, sampler: Sampler | None) -> str:
+        """The request's backend (else the default), once it is known to be ready."""
         backend = request.backend or self.settings.default_backend
-        self.backends.require(backend)
+        self.backends.require(backend, sampler)
+        if backend == "sampling" and (request.max_input_tokens or request.max_output_tokens):
+            raise ThinkRunError(
+                "invalid_input",
+                "maxInputTokens and maxOutputTokens cannot be kept on the sampling backend: the client reports no tokens",
+                hint="bound the task with maxSteps or timeoutMs instead",
+            )
         return backend
 
-    async def submit(self, owner: Owner, request: TaskRequest) -> TaskSubmitted:
-        """Start a task in its session (or a new one); it runs when the tasks queued before it in that session end."""
-        backend = self._backend(request)
+    async def submit(self, owner: Owner, request: TaskRequest, *, sampler: Sampler | None = None) -> TaskSubmitted:
+        """Start a task in its session (or a new one); it runs when the tasks queued before it in that session end.
+
+        ``sampler``: the calling client's model, for the ``sampling`` backend.
+        """
+        backend = self._backend(request, sampler)
         secrets = Secrets.parse(request.secrets)  # the request checked them; this builds what the task uses
-        model = self.settings.claude_model if backend == "claude" else self.settings.gemini_model
+        model = self.backends.model(backend, sampler)
         starting_point = normalize_url(request.starting_point) if request.starting_point else None
 
         if request.session_id:
@@ -147,7 +164,7 @@ class TaskManager:
                     raise
             terminate = request.terminate_on_completion is not False
         if secrets:
-            self.browser.add_redactions(owner, session_id, secrets.redactions())
+            self.browser.redactor(owner).add(secrets.redactions())
 
         task = _Task(
             id=new_id("task"),
@@ -160,6 +177,7 @@ class TaskManager:
             max_steps=request.max_steps or self.settings.agent_max_steps,
             terminate=terminate,
             created_at=time.time(),
+            sampler=sampler,
         )
         if session_id in self._queues and self._queues[session_id][0].locked():
             task.status = TaskStatus.PENDING
@@ -195,11 +213,12 @@ class TaskManager:
         viewport: Viewport | None,
         avoid_domains: list[str] | None,
         allow_domains: list[str] | None,
+        sampler: Sampler | None = None,
     ) -> SessionCreated:
         """session_create with an initialTask (WebRun): the session, its starting point, then the task in it."""
-        request = initial.to_request()  # checked, with its backend's key, before any session exists
+        request = initial.to_request()  # checked, with its backend's readiness, before any session exists
         if request is not None:
-            self._backend(request)
+            self._backend(request, sampler)
         created = await self.browser.create_session(
             owner,
             starting_point=initial.starting_point or starting_point,
@@ -209,7 +228,9 @@ class TaskManager:
         )
         if request is not None:
             try:
-                submitted = await self.submit(owner, request.model_copy(update={"session_id": created.session_id}))
+                submitted = await self.submit(
+                    owner, request.model_copy(update={"session_id": created.session_id}), sampler=sampler
+                )
             except ThinkRunError:
                 await self.browser.end_session(
                     owner, created.session_id, SessionStatus.FAILED, "its initial task could not start"
@@ -259,9 +280,11 @@ class TaskManager:
         task.status, task.started_at = TaskStatus.RUNNING, time.time()
         self.rows.update(task.id, status=task.status, started_at=task.started_at)
         try:
-            async with self.browser.in_use(task.owner, task.session_id, avoid_domains=task.request.avoid_domains):
-                backend = self.backends.make(task.backend_name)
-                async with asyncio.timeout(task.request.timeout_ms / 1000):
+            async with asyncio.timeout(task.request.timeout_ms / 1000):
+                async with self.browser.in_use(task.owner, task.session_id, avoid_domains=task.request.avoid_domains):
+                    backend = await self.backends.make(
+                        task.backend_name, task.sampler, redactor=self.browser.redactor(task.owner)
+                    )
                     if starting_point:
                         await self.browser.navigate(task.owner, task.session_id, url=starting_point)
                     planner = Planner(
@@ -273,11 +296,11 @@ class TaskManager:
                         owner=task.owner,
                         session_id=task.session_id,
                         on_step=lambda step: self._on_step(task, step),
+                        on_model=lambda call: self._on_model(task, call),
                     )
                     try:
                         return await planner.run()
                     finally:
-                        task.input_tokens, task.output_tokens = planner.input_tokens, planner.output_tokens
                         task.steps = planner.turns_taken
         except TimeoutError:
             return Outcome(TaskStatus.TIMEOUT, error=f"the task ran out of time ({task.request.timeout_ms} ms)")
@@ -313,13 +336,48 @@ class TaskManager:
             task.done.set()
 
     def _redact(self, task: _Task, text: str) -> str:
-        # The task's own secrets too: its session may have ended (and left memory) before the task did.
-        return task.secrets.redact(self.browser.redact(task.owner, task.session_id, text))
+        return self.browser.redactor(task.owner).redact(text)
+
+    def _usage(self, model: str, input_tokens: int, cached_input_tokens: int, output_tokens: int) -> TokenUsage:
+        """Tokens and, when ``model`` has a price in the settings, their estimated cost."""
+        price = self.settings.model_prices.get(model)
+        cost = None
+        if price is not None:
+            cost = price.cost(input_tokens=input_tokens, cached_input_tokens=cached_input_tokens, output_tokens=output_tokens)
+        return TokenUsage(
+            input_tokens=input_tokens, cached_input_tokens=cached_input_tokens, output_tokens=output_tokens, cost_usd=cost
+        )
+
+    async def _on_model(self, task: _Task, call: ModelCall) -> None:
+        """A model call: the task's totals, and an entry with its cost in the session's action log."""
+        usage = self._usage(task.model, call.input_tokens, call.cached_input_tokens, call.output_tokens)
+        task.input_tokens += call.input_tokens
+        task.cached_input_tokens += call.cached_input_tokens
+        task.output_tokens += call.output_tokens
+        if usage.cost_usd is not None:
+            task.cost_usd = round((task.cost_usd or 0) + usage.cost_usd, 8)
+        self.rows.update(
+            task.id,
+            input_tokens=task.input_tokens,
+            cached_input_tokens=task.cached_input_tokens,
+            output_tokens=task.output_tokens,
+            cost_usd=task.cost_usd,
+        )
+        details = {"taskId": task.id, "step": call.step, "model": task.model, "calls": call.calls}
+        details.update(usage.model_dump(by_alias=True))
+        try:
+            await self.browser.log_action(task.owner, task.session_id, "model_call", details=details, duration_ms=call.model_ms)
+        except ThinkRunError:
+            log.debug("model call of task %s not logged: its session ended", task.id)
 
     async def _on_step(self, task: _Task, step: StepRecord) -> None:
         task.steps = step.step
         args = {k: (self._redact(task, v) if isinstance(v, str) else v) for k, v in step.args.items()}
         now = time.time()
+        carries_model = step.input_tokens or step.output_tokens or step.model_ms
+        usage = (
+            self._usage(task.model, step.input_tokens, step.cached_input_tokens, step.output_tokens) if carries_model else None
+        )
         self.rows.step(
             task.id,
             step=step.step,
@@ -334,10 +392,10 @@ class TaskManager:
             input_tokens=step.input_tokens,
             output_tokens=step.output_tokens,
             prompt_chars=step.prompt_chars,
+            cached_input_tokens=step.cached_input_tokens,
+            cost_usd=usage.cost_usd if usage else None,
         )
-        task.input_tokens += step.input_tokens
-        task.output_tokens += step.output_tokens
-        self.rows.update(task.id, steps=task.steps, input_tokens=task.input_tokens, output_tokens=task.output_tokens)
+        self.rows.update(task.id, steps=task.steps)
         task.recent.append(
             TaskStep(
                 step=step.step,
@@ -348,6 +406,7 @@ class TaskManager:
                 url=step.url,
                 timestamp=ts(now),
                 duration=step.duration_ms,
+                usage=usage,
             )
         )
         del task.recent[:-LAST_STEPS]
@@ -383,7 +442,7 @@ class TaskManager:
                 output_type=task.request.output_type,
                 error=task.error,
                 steps=task.steps,
-                usage=TokenUsage(input_tokens=task.input_tokens, output_tokens=task.output_tokens),
+                usage=_usage_of(task),
                 created_at=ts(task.created_at),
                 started_at=ts(task.started_at),
                 completed_at=ts(task.completed_at),
@@ -403,7 +462,7 @@ class TaskManager:
             output_type=row.params.get("outputType", "text"),
             error=row.error,
             steps=row.steps,
-            usage=TokenUsage(input_tokens=row.input_tokens, output_tokens=row.output_tokens),
+            usage=_usage_of(row),
             created_at=ts(row.created_at),
             started_at=ts(row.started_at),
             completed_at=ts(row.completed_at),
@@ -417,6 +476,7 @@ class TaskManager:
                     url=s.url,
                     timestamp=ts(s.ts),
                     duration=s.duration_ms,
+                    usage=_usage_of(s) if s.input_tokens or s.output_tokens or s.model_ms else None,
                 )
                 for s in steps
             ],
@@ -448,3 +508,13 @@ class TaskManager:
             if on_step is not None and on_step in task.listeners:
                 task.listeners.remove(on_step)
         return await self.status(owner, task_id)
+
+
+def _usage_of(counted: _Task | TaskRow | TaskStepRow) -> TokenUsage:
+    """The tokens and cost a task (in memory or stored) or a stored step carries."""
+    return TokenUsage(
+        input_tokens=counted.input_tokens,
+        cached_input_tokens=counted.cached_input_tokens,
+        output_tokens=counted.output_tokens,
+        cost_usd=counted.cost_usd,
+    )

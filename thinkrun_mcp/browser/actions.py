@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Locator, Page
 
 from ..errors import ThinkRunError
+from .capture import SECRET_FIELD
 from .errors import first_line, is_signal, kind_of
 
 if TYPE_CHECKING:
@@ -37,6 +39,8 @@ __all__ = [
     "needs_target",
     "perform",
 ]
+
+log = logging.getLogger(__name__)
 
 TargetRule = Literal["required", "optional", "none"]
 
@@ -168,6 +172,20 @@ async def locate(page: Page, *, ref: str | None, selector: str | None) -> Locato
     return loc
 
 
+async def _mark_if_secret(session: BrowserSession, page: Page, target: Locator | None, value: str | None) -> None:
+    """Mark the field just typed into when the value holds a secret: screenshots hide its text from then on."""
+    if not session.redactor.holds(value):
+        return
+    mark = f"el => el.setAttribute({SECRET_FIELD!r}, '')"
+    try:
+        if target is not None:
+            await target.evaluate(mark)
+        else:
+            await page.evaluate(f"() => document.activeElement && ({mark})(document.activeElement)")
+    except PlaywrightError as exc:  # the field went away (the page navigated on Enter): nothing left to hide
+        log.debug("marking a secret field: %s", exc)
+
+
 async def perform(
     session: BrowserSession,
     page: Page,
@@ -189,11 +207,13 @@ async def perform(
         await target.focus(timeout=t)  # type: ignore[union-attr]
     elif method == "fill":
         await target.fill(value or "", timeout=t)  # type: ignore[union-attr]
+        await _mark_if_secret(session, page, target, value)
     elif method == "type":
         if target is not None:
             await target.press_sequentially(value or "", timeout=t)
         else:
             await page.keyboard.type(value or "")
+        await _mark_if_secret(session, page, target, value)
     elif method == "press":
         try:
             if target is not None:

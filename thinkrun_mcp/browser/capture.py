@@ -8,9 +8,17 @@ from typing import Literal
 from PIL import Image
 from playwright.async_api import Locator, Page
 
-__all__ = ["MAX_FULL_PAGE_HEIGHT", "capture", "fit_image"]
+__all__ = ["MAX_FULL_PAGE_HEIGHT", "SECRET_FIELD", "capture", "fit_image"]
 
 MAX_FULL_PAGE_HEIGHT = 16_384  # taller full-page captures are clipped (Chromium's texture limit)
+
+# A field that holds a secret value carries this attribute (set when the value is typed in); every
+# screenshot hides its text. Playwright applies a screenshot's style in every frame and shadow root.
+SECRET_FIELD = "data-thinkrun-secret"
+_SECRET_STYLE = (
+    f"[{SECRET_FIELD}], [{SECRET_FIELD}] * {{ color: transparent !important; -webkit-text-fill-color: transparent !important;"
+    " text-shadow: none !important; caret-color: transparent !important; }"
+)
 
 
 def fit_image(
@@ -41,8 +49,11 @@ async def capture(
     quality: int,
     timeout_ms: int,
 ) -> tuple[bytes, bool]:
-    """Raw screenshot bytes, and whether a full-page capture was clipped to MAX_FULL_PAGE_HEIGHT."""
-    kwargs: dict = {"type": fmt, "timeout": timeout_ms, "animations": "disabled", "caret": "hide"}
+    """Raw screenshot bytes, and whether a full-page capture was clipped to MAX_FULL_PAGE_HEIGHT.
+
+    Fields marked as holding a secret value (:data:`SECRET_FIELD`) show no text in the capture.
+    """
+    kwargs: dict = {"type": fmt, "timeout": timeout_ms, "animations": "disabled", "caret": "hide", "style": _SECRET_STYLE}
     if fmt == "jpeg":
         kwargs["quality"] = quality
     if target is not None:

@@ -131,6 +131,10 @@ class Judgement:
     net_error: str | None = None
 
 
+def _host(url: str) -> str:
+    return urlsplit(url).hostname or ""
+
+
 async def system_resolver(host: str, port: int) -> Sequence[IPAddress]:
     """The host's addresses from the system resolver; ``localhost`` and ``*.localhost`` are loopback, as in browsers."""
     host = host.lower().rstrip(".")
@@ -159,6 +163,7 @@ class Gate:
         self.password: str | None = None
         self.admitted = 0  # connections and requests let through so far
         self.refused = 0
+        self.proxied = False  # whether the owner's current context uses the proxy (else: the fallback)
         self.closed = False
         self._owner_loop = asyncio.get_running_loop()
         self.server: asyncio.AbstractServer | None = None
@@ -172,6 +177,13 @@ class Gate:
         proxy = {"server": f"http://{address}:{self.port}", "bypass": "<-loopback>"}
         if self.username and self.password:
             proxy |= {"username": self.username, "password": self.password}
+        return proxy
+
+    def proxy_for(self, endpoint: str | None) -> dict[str, str] | None:
+        """The ``proxy`` option of a context on ``endpoint`` (a URL; None: the local browser), or ``None``
+        when that browser cannot reach the proxy and the owner must fall back to checking requests."""
+        proxy = self.proxy if self.egress.serves(endpoint) else None
+        self.proxied = proxy is not None
         return proxy
 
     def tell(self, event: EgressEvent) -> None:
@@ -205,9 +217,12 @@ class Egress:
         self.settings = settings
         self.resolver = resolver or system_resolver
         self.connect_timeout = settings.navigation_timeout_ms / 1000
-        endpoint_host = urlsplit(settings.browser_endpoint).hostname if settings.browser_endpoint else None
-        self.mode: Literal["proxy", "route"] = (
-            "proxy" if settings.egress_host or endpoint_host is None or is_loopback_host(endpoint_host) else "route"
+        endpoints = [e.url for e in settings.browser_endpoint] or [None]
+        self._served = {e for e in endpoints if settings.egress_host or e is None or is_loopback_host(_host(e))}
+        self._unserved = [e for e in settings.browser_endpoint if e.url not in self._served]
+        # proxy: every browser reaches the proxy; route: none does (the fallback everywhere); mixed: some do.
+        self.mode: Literal["proxy", "route", "mixed"] = (
+            "proxy" if not self._unserved else "route" if not self._served else "mixed"
         )
         self.address = settings.egress_host or "127.0.0.1"
         self.require_auth = not is_loopback_host(self.address)
@@ -217,21 +232,28 @@ class Egress:
         self._gates: set[Gate] = set()
         self._ports: set[int] = set()
 
+    def serves(self, endpoint: str | None) -> bool:
+        """Whether a browser at ``endpoint`` (a URL; None: the local browser) reaches the proxy."""
+        return self.mode == "proxy" or (self.mode == "mixed" and endpoint in self._served)
+
     def describe(self) -> str:
         """One line for ``doctor`` and the log: how the URL policy is enforced."""
+        auth = ", a password per context" if self.require_auth else ""
+        proxy = f"egress proxy on {self.address} (a port per browser context{auth}): every connection is checked"
         if self.mode == "proxy":
-            auth = ", a password per context" if self.require_auth else ""
-            return f"egress proxy on {self.address} (a port per browser context{auth}): every connection is checked"
-        return (
-            f"request interception only: the remote browser ({self.settings.browser_endpoint}) cannot reach an egress "
-            "proxy on 127.0.0.1, so redirect hops and the addresses really connected to are not checked; "
-            "set THINKRUN_EGRESS_HOST to an address of this machine that browser can reach"
+            return proxy
+        unserved = ", ".join(e.shown for e in self._unserved) or "a remote browser"
+        fallback = (
+            f"request interception only for {unserved}, which cannot reach an egress proxy on 127.0.0.1: redirect "
+            "hops and the addresses really connected to are not checked there; set THINKRUN_EGRESS_HOST to an "
+            "address of this machine those browsers can reach"
         )
+        return fallback if self.mode == "route" else f"{proxy}; {fallback}"
 
     # -- lifecycle -----------------------------------------------------------------------
 
     def start(self) -> None:
-        if self.mode != "proxy" or self._loop is not None:
+        if self.mode == "route" or self._loop is not None:
             return
         if not self._own_thread:
             self._loop = asyncio.get_running_loop()
@@ -282,7 +304,7 @@ class Egress:
         Call it on the owner's event loop; the port is listening when it returns.
         """
         gate = Gate(self, policy, report)
-        if self.mode != "proxy":
+        if self.mode == "route":
             return gate
         if self._loop is None:
             raise RuntimeError("egress not started")

@@ -1,21 +1,25 @@
-"""The browser engine: one Playwright driver and one shared Chromium.
+"""The browser engine: one Playwright driver, and the browsers sessions run on.
 
 Discovery, in order: the configured executable path → Playwright's own
 Chromium (``python -m playwright install chromium``) → a system Chrome or
-Chromium on PATH or in its usual places. Or, with ``browser_endpoint``, a
-remote browser: a Playwright server (``ws://…``) or a Chrome DevTools endpoint
-(``http://…``). A Playwright server launches the browser itself, with our
-``headless``, ``browser_path`` and ``browser_args`` as its launch options (the
-last two only if it runs with ``--unsafe``).
+Chromium on PATH or in its usual places. Or, with ``browser_endpoint``, one or
+several remote browsers: Playwright servers (``ws://…``) and Chrome DevTools
+endpoints (``http://…``). A Playwright server launches the browser itself, with
+our ``headless``, ``browser_path`` and ``browser_args`` as its launch options
+(the last two only if it runs with ``--unsafe``).
 
-The browser is launched on first use. If it goes away (crash, kill, remote
-disconnect) the engine tells its listener (the session registry) and launches
-a fresh one for the next context.
+Each browser is an :class:`~thinkrun_mcp.browser.endpoints.Endpoint`; new
+contexts are spread over them by load (``endpoints.py``). A browser is launched
+or connected on first use. If it goes away (crash, kill, remote disconnect) the
+engine tells its listener (the session registry) which endpoint was lost; a
+local browser is launched afresh for the next context, and a lost remote
+endpoint is probed in the background until it answers again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -32,8 +36,14 @@ from playwright.async_api import Error as PlaywrightError
 
 from ..config import Settings
 from ..errors import ThinkRunError
+from ..models import EndpointStatus
+from ..urls import redact_url
+from .endpoints import Endpoint, Purpose, candidates, no_endpoint_error
 
 __all__ = ["LAUNCH_ARGS", "BrowserEngine", "BrowserLocation", "find_browser"]
+
+# Given the chosen endpoint's URL (None: the local browser), a context's ``proxy`` option (browser/egress.py).
+ProxyFor = Callable[[str | None], dict[str, str] | None]
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +99,7 @@ class BrowserLocation:
 
     def describe(self) -> str:
         if self.source == "remote":
-            return f"remote browser at {self.endpoint}"
+            return f"remote browser at {redact_url(self.endpoint or '')}"
         if self.source == "playwright":
             return f"Playwright's Chromium ({self.path})"
         return f"{self.source} browser {self.path}"
@@ -108,9 +118,7 @@ def _playwright_chromium(pw: Playwright | None) -> str | None:
 
 
 def find_browser(settings: Settings, pw: Playwright | None = None) -> BrowserLocation:
-    """Locate a browser or raise ``browser_unavailable`` naming what was tried."""
-    if settings.browser_endpoint:
-        return BrowserLocation("remote", None, settings.browser_endpoint)
+    """Locate the local browser or raise ``browser_unavailable`` naming what was tried."""
     if settings.browser_path:
         p = Path(settings.browser_path).expanduser()
         if p.is_file() and os.access(p, os.X_OK):
@@ -138,18 +146,28 @@ def find_browser(settings: Settings, pw: Playwright | None = None) -> BrowserLoc
     )
 
 
+_PROBE_SECONDS = 1.0  # how often a lost remote endpoint is tried again
+
+
+def _remote_hint(failure: str) -> str:
+    hint = "check THINKRUN_BROWSER_ENDPOINT and that the remote browser is running"
+    if "Executable doesn't exist" in failure:
+        hint += "; a Playwright server uses THINKRUN_BROWSER_PATH only when started with --unsafe"
+    return hint
+
+
 class BrowserEngine:
-    """Owns the Playwright driver and the shared browser."""
+    """Owns the Playwright driver and the browsers: the local one, or the remote endpoints."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
         self._pw: Playwright | None = None
-        self._browser: Browser | None = None
-        self._location: BrowserLocation | None = None
-        self._lock = asyncio.Lock()
-        self._listeners: list[Callable[[str], Any]] = []
+        self.endpoints = Endpoint.from_settings(settings)
+        self._by_key = {e.key: e for e in self.endpoints}
+        self._locations: dict[str, BrowserLocation] = {}
+        self._listeners: list[Callable[[str, str], Any]] = []
         self._closing = False
-        self.launches = 0
+        self._prober: asyncio.Task[None] | None = None
         self._pid: int | None = None  # the local browser's main process, once launched
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -160,12 +178,11 @@ class BrowserEngine:
 
     async def close(self) -> None:
         self._closing = True
-        browser, self._browser = self._browser, None
-        if browser is not None:
-            try:
-                await asyncio.wait_for(browser.close(), timeout=10)
-            except Exception as exc:  # already gone or hung: the driver's exit below takes it down
-                log.debug("browser close: %s", exc)
+        if self._prober is not None:
+            self._prober.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._prober
+        await asyncio.gather(*(self._close_browser(e) for e in self.endpoints))
         if self._pw is not None:
             pw, self._pw = self._pw, None
             try:
@@ -173,8 +190,17 @@ class BrowserEngine:
             except Exception as exc:
                 log.warning("playwright driver stop failed: %s", exc)
 
-    def on_disconnect(self, callback: Callable[[str], Any]) -> None:
-        """Register ``callback(reason)`` for when the browser goes away unexpectedly."""
+    @staticmethod
+    async def _close_browser(endpoint: Endpoint) -> None:
+        browser, endpoint.browser = endpoint.browser, None
+        if browser is not None:
+            try:
+                await asyncio.wait_for(browser.close(), timeout=10)
+            except Exception as exc:  # already gone or hung: the driver's exit takes it down
+                log.debug("browser close: %s", exc)
+
+    def on_disconnect(self, callback: Callable[[str, str], Any]) -> None:
+        """Register ``callback(endpoint, reason)`` for when a browser goes away unexpectedly."""
         self._listeners.append(callback)
 
     @property
@@ -185,38 +211,84 @@ class BrowserEngine:
 
     @property
     def location(self) -> BrowserLocation | None:
-        return self._location
+        """Where the first endpoint's browser comes from, once it was reached."""
+        return self._locations.get(self.endpoints[0].key)
 
     @property
     def connected(self) -> bool:
-        return self._browser is not None and self._browser.is_connected()
+        return self.endpoints[0].up
 
     @property
     def version(self) -> str | None:
-        return self._browser.version if self._browser is not None else None
+        return self.endpoints[0].version
 
-    # -- the browser ---------------------------------------------------------------------
+    @property
+    def launches(self) -> int:
+        return sum(e.launches for e in self.endpoints)
 
-    async def browser(self) -> Browser:
-        """The shared browser, launched (or re-launched after a crash) on demand."""
-        if self._browser is not None and self._browser.is_connected():
-            return self._browser
-        async with self._lock:
-            if self._browser is not None and self._browser.is_connected():
-                return self._browser
+    # -- endpoints -----------------------------------------------------------------------
+
+    def endpoint(self, key: str | None = None) -> Endpoint:
+        """The endpoint with this key (``"local"`` or its URL); the first one when None."""
+        return self._by_key[key] if key is not None else self.endpoints[0]
+
+    def endpoint_of(self, context: BrowserContext) -> str | None:
+        """The key of the endpoint ``context`` was opened on."""
+        return next((e.key for e in self.endpoints if context in e.contexts), None)
+
+    def is_up(self, key: str | None) -> bool:
+        return key in self._by_key and self._by_key[key].up
+
+    def shown(self, key: str | None) -> str | None:
+        """The endpoint's URL fit to show (credentials masked), or ``"local"``."""
+        return self._by_key[key].shown if key in self._by_key else None
+
+    def status(self) -> list[EndpointStatus]:
+        return [e.status() for e in self.endpoints]
+
+    async def wait_up(self, key: str, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for a lost endpoint to answer again (the prober reconnects it)."""
+        endpoint = self._by_key[key]
+        self._probe()
+        try:
+            await asyncio.wait_for(endpoint.came_up.wait(), timeout=timeout)
+        except TimeoutError:
+            return False
+        return endpoint.up
+
+    # -- the browsers --------------------------------------------------------------------
+
+    async def browser(self, key: str | None = None) -> Browser:
+        """The browser of an endpoint (the first by default), launched or connected on demand."""
+        return await self._connect(self.endpoint(key))
+
+    async def _connect(self, endpoint: Endpoint) -> Browser:
+        if endpoint.browser is not None and endpoint.browser.is_connected():
+            return endpoint.browser
+        async with endpoint.lock:
+            if endpoint.browser is not None and endpoint.browser.is_connected():
+                return endpoint.browser
             if self._closing:
                 raise ThinkRunError("browser_unavailable", "the server is shutting down")
             await self.start()
-            location = find_browser(self.settings, self._pw)
-            before = {p.pid for p in self._browsers_below_us()} if location.source != "remote" else set()
-            browser = await self._open(location)
-            browser.on("disconnected", lambda _b: self._disconnected(browser))
-            self._browser, self._location = browser, location
-            if location.source != "remote":
+            try:
+                location = (
+                    BrowserLocation("remote", None, endpoint.key) if endpoint.remote else find_browser(self.settings, self._pw)
+                )
+                before = {p.pid for p in self._browsers_below_us()} if not endpoint.remote else set()
+                browser = await self._open(location)
+            except ThinkRunError as exc:
+                endpoint.lost(exc.message)
+                if endpoint.remote:
+                    self._probe()
+                raise
+            browser.on("disconnected", lambda _b: self._disconnected(endpoint, browser))
+            endpoint.connected(browser)
+            self._locations[endpoint.key] = location
+            if not endpoint.remote:
                 # Another engine in this process (tests, benchmarks) has browsers of its own: remember ours.
                 fresh = [p.pid for p in self._browsers_below_us(mains_only=True) if p.pid not in before]
                 self._pid = fresh[0] if len(fresh) == 1 else None
-            self.launches += 1
             log.info("browser ready: %s, version %s", location.describe(), browser.version)
             return browser
 
@@ -240,12 +312,12 @@ class BrowserEngine:
             )
         except PlaywrightError as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            if location.endpoint:
+                first = first.replace(location.endpoint, redact_url(location.endpoint))
             raise ThinkRunError(
                 "browser_unavailable",
                 f"could not start or reach the {location.describe()}: {first}",
-                hint=REMEDY
-                if location.source != "remote"
-                else "check THINKRUN_BROWSER_ENDPOINT and that the remote browser is running",
+                hint=REMEDY if location.source != "remote" else _remote_hint(first),
             ) from exc
 
     def _remote_launch_headers(self) -> dict[str, str]:
@@ -261,33 +333,95 @@ class BrowserEngine:
             options["args"] = list(self.settings.browser_args)
         return {"x-playwright-launch-options": json.dumps(options)}
 
-    def _disconnected(self, browser: Browser) -> None:
-        if self._browser is browser:
-            self._browser = None
+    def _disconnected(self, endpoint: Endpoint, browser: Browser) -> None:
+        if endpoint.browser is not browser:
+            return
+        if endpoint.remote:
+            reason = f"the remote browser {endpoint.shown} disconnected"
+        else:
+            reason = "the browser process exited unexpectedly"
+        endpoint.lost(reason)
         if self._closing:
             return
-        reason = (
-            "the browser process exited unexpectedly"
-            if self._location and self._location.source != "remote"
-            else "the remote browser disconnected"
-        )
-        log.warning("%s; sessions on it are lost, the next session launches a new browser", reason)
+        log.warning("%s; sessions on it are lost or wait for it, new sessions go elsewhere", reason)
+        if endpoint.remote:
+            self._probe()
         for cb in list(self._listeners):
             try:
-                cb(reason)
+                cb(endpoint.key, reason)
             except Exception:
                 log.exception("browser disconnect listener failed")
 
-    async def new_context(self, **options: Any) -> BrowserContext:
-        browser = await self.browser()
+    async def new_context(
+        self,
+        *,
+        purpose: Purpose = "session",
+        endpoint: str | None = None,
+        proxy_for: ProxyFor | None = None,
+        **options: Any,
+    ) -> BrowserContext:
+        """A new context on the least loaded endpoint that takes it (on ``endpoint`` when given, cap or not).
+
+        ``proxy_for(endpoint URL, None for the local browser)`` gives the context's ``proxy`` option once
+        the endpoint is chosen (the egress gate: browser/egress.py). Raises ``browser_session_limit`` when
+        every endpoint is full, ``browser_unavailable`` when none can be reached (with one endpoint: why
+        it could not).
+        """
+        if endpoint is not None:
+            return await self._context_on(self._by_key[endpoint], purpose, options, proxy_for)
+        tried: set[str] = set()
+        while True:
+            choice = next((e for e in candidates(self.endpoints, purpose) if e.key not in tried), None)
+            if choice is None:
+                raise no_endpoint_error(self.endpoints)
+            if purpose == "session":
+                choice.reserved += 1  # before the first await: concurrent creations see it
+            try:
+                return await self._context_on(choice, purpose, options, proxy_for)
+            except ThinkRunError:
+                if len(self.endpoints) == 1:
+                    raise  # one browser: its own error says best what is wrong
+                tried.add(choice.key)
+            finally:
+                if purpose == "session":
+                    choice.reserved -= 1
+
+    async def _context_on(
+        self, endpoint: Endpoint, purpose: Purpose, options: dict[str, Any], proxy_for: ProxyFor | None = None
+    ) -> BrowserContext:
+        if proxy_for is not None:
+            options = {**options, "proxy": proxy_for(endpoint.spec.url if endpoint.spec is not None else None)}
+        browser = await self._connect(endpoint)
         try:
-            return await browser.new_context(**options)
+            context = await browser.new_context(**options)
         except PlaywrightError:
-            if not browser.is_connected():
-                # It died between the check and the call: one retry on a fresh browser.
-                browser = await self.browser()
-                return await browser.new_context(**options)
-            raise
+            if browser.is_connected():
+                raise
+            # It died between the check and the call: one retry on a fresh browser.
+            browser = await self._connect(endpoint)
+            context = await browser.new_context(**options)
+        endpoint.track(context, purpose)
+        return context
+
+    def _probe(self) -> None:
+        """Keep trying lost remote endpoints in the background until each answers again."""
+        if self._prober is None or self._prober.done():
+            self._prober = asyncio.get_running_loop().create_task(self._probe_loop(), name="thinkrun-endpoint-probe")
+
+    async def _probe_loop(self) -> None:
+        while not self._closing:
+            down = [e for e in self.endpoints if e.remote and e.state == "down"]
+            if not down:
+                return
+            await asyncio.sleep(_PROBE_SECONDS)
+            for endpoint in down:
+                if self._closing:
+                    return
+                try:
+                    await asyncio.wait_for(self._connect(endpoint), timeout=30)
+                    log.info("browser endpoint %s is back", endpoint.shown)
+                except (ThinkRunError, TimeoutError) as exc:
+                    log.debug("browser endpoint %s still down: %s", endpoint.shown, exc)
 
     # -- processes (doctor, benchmarks, crash tests) ------------------------------------
 

@@ -19,6 +19,7 @@ from ..models import (
     SessionDetails,
     SessionHealth,
     SessionList,
+    SessionStatus,
     SessionSummary,
     Viewport,
     ts,
@@ -79,7 +80,7 @@ class SessionHistory:
             title=row.title,
             created_at=ts(row.created_at),
             ended_at=ts(row.ended_at),
-            end_reason=row.end_reason,
+            end_reason=row.end_reason or None,  # "" once a restored session has no reason any more
             navigation_count=row.navigation_count,
             action_count=row.action_count,
             screenshot_count=row.screenshot_count,
@@ -173,21 +174,24 @@ class SessionHistory:
         row = await self._row(owner, session_id)
         live = self.registry.live(session_id)
         uptime = int(((row.ended_at or time.time()) - row.created_at) * 1000)
-        if live is None or not live.is_open:
+        endpoints = self.registry.engine.status()
+        if live is None or not (live.is_open or live.status == SessionStatus.ORPHANED):
             return SessionHealth(
                 status="ended",
                 session_state=row.status,
                 browser_responsive=False,
                 current_url=row.current_url,
                 uptime_ms=uptime,
+                endpoints=endpoints,
             )
+        detail = f"the session {self.registry.orphaned(live)}" if live.status == SessionStatus.ORPHANED else None
         responsive = False
         try:
             page = live.active if live.active is not None and not live.active.is_closed() else None
             if page is not None:
                 responsive = await asyncio.wait_for(page.evaluate("1 + 1"), timeout=2.0) == 2
             elif live.context is not None:
-                responsive = self.registry.engine.connected
+                responsive = detail is None and self.registry.engine.is_up(live.endpoint)
         except Exception:
             responsive = False
         return SessionHealth(
@@ -196,6 +200,9 @@ class SessionHistory:
             browser_responsive=responsive,
             current_url=live.current_url,
             uptime_ms=uptime,
+            endpoint=self.registry.engine.shown(live.endpoint),
+            detail=detail,
+            endpoints=endpoints,
         )
 
 

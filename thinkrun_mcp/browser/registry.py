@@ -1,9 +1,16 @@
 """The session registry: creates, finds, lists and ends sessions; reaps idle and old ones.
 
 States: ``creating → running → completed | terminated | failed``, and
-``orphaned`` when the browser is lost (then ``failed``: a local browser cannot
-come back). Ended sessions leave memory but their rows stay in the store, so a
-closed session's history is still readable.
+``orphaned`` when the browser under a session is lost. A local browser cannot
+bring a session back, so its sessions fail at once. A remote endpoint may come
+back: its sessions wait for it for ``endpoint_reconnect_seconds`` (WebRun's
+reconnection window); a call meanwhile is ``browser_unavailable`` saying so.
+If it answers in time, each one is restored on a new context there, with the same
+id, settings, URL rules, history and records, and its active tab's last page
+reopened; what lived only in the lost browser (cookies, storage, other tabs,
+back/forward history, page state) is gone, and the next result tells so. If it
+does not, they end ``failed``. Ended sessions leave memory but their rows stay
+in the store, so a closed session's history is still readable.
 
 Sessions belong to an :class:`~thinkrun_mcp.models.Owner`: looking up another
 owner's session is ``session_not_found``, as if it did not exist. Each client of
@@ -17,7 +24,6 @@ goes through the id-based :class:`~thinkrun_mcp.browser.service.BrowserService`.
 from __future__ import annotations
 
 import asyncio
-import collections
 import logging
 import time
 from typing import Any, Protocol
@@ -28,8 +34,10 @@ from ..config import Settings
 from ..errors import ThinkRunError
 from ..ids import new_id
 from ..models import Owner, SessionStatus
+from ..redact import Redactors
 from ..store.records import Records
 from ..store.sessions import SessionRows
+from ..text import clip
 from .egress import Egress
 from .engine import BrowserEngine
 from .errors import first_line
@@ -39,8 +47,6 @@ from .session import BrowserSession
 __all__ = ["Ended", "SessionRegistry", "describe_end"]
 
 log = logging.getLogger(__name__)
-
-_ENDED_SECRETS_KEPT = 256  # ended sessions whose secret values are still hidden from late reports
 
 
 class Ended(Protocol):
@@ -64,8 +70,18 @@ def describe_end(session: Ended) -> str:
 
 
 class SessionRegistry:
-    def __init__(self, settings: Settings, engine: BrowserEngine, rows: SessionRows, records: Records, egress: Egress):
+    def __init__(
+        self,
+        settings: Settings,
+        engine: BrowserEngine,
+        rows: SessionRows,
+        records: Records,
+        redactors: Redactors | None = None,
+        *,
+        egress: Egress,
+    ):
         self.settings = settings
+        self.redactors = redactors if redactors is not None else Redactors()
         self.engine = engine
         self.egress = egress
         self.rows = rows
@@ -74,8 +90,9 @@ class SessionRegistry:
         self._defaults: dict[str, str] = {}
         self._create_lock = asyncio.Lock()
         self._default_locks: dict[str, asyncio.Lock] = {}
-        self._ended_secrets: collections.OrderedDict[str, tuple[str, dict[str, str]]] = collections.OrderedDict()
         self._reaper: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()  # ending or restoring sessions of a lost browser
+        self._waiting: set[asyncio.Task[Any]] = set()  # those of them still waiting for their endpoint
         engine.on_disconnect(self._browser_lost)
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -92,6 +109,9 @@ class SessionRegistry:
             except asyncio.CancelledError:
                 pass
             self._reaper = None
+        for wait in list(self._waiting):  # a wait is cut short; an ending or a restore already begun finishes
+            wait.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.end_all("server shut down")
 
     async def end_all(self, reason: str) -> None:
@@ -138,6 +158,7 @@ class SessionRegistry:
                 records=self.records,
                 viewport=viewport,
                 options=options,
+                redactor=self.redactors.for_owner(owner.id),
             )
             self._sessions[session.id] = session
         self.rows.insert(
@@ -150,12 +171,8 @@ class SessionRegistry:
         )
         try:
             session.gate = self.egress.open_gate(lambda: session.policy, session.on_egress)
-            context = await self.engine.new_context(
-                viewport={"width": viewport[0], "height": viewport[1]},
-                accept_downloads=True,
-                service_workers="block",
-                proxy=session.gate.proxy,  # every connection of the session goes through its gate
-            )
+            context = await self.engine.new_context(**self._context_options(session))
+            session.endpoint = self.engine.endpoint_of(context)
             await session.open(context)
         except ThinkRunError as exc:
             await self.end(session, SessionStatus.FAILED, f"could not start: {exc.message}")
@@ -172,34 +189,39 @@ class SessionRegistry:
         self.rows.update(session.id, status=SessionStatus.RUNNING)
         return session
 
+    @staticmethod
+    def _context_options(session: BrowserSession) -> dict[str, Any]:
+        """The options of a session's context: the same when it is created and when it is restored."""
+        assert session.gate is not None
+        return {
+            "viewport": {"width": session.viewport[0], "height": session.viewport[1]},
+            "accept_downloads": True,
+            "service_workers": "block",
+            "proxy_for": session.gate.proxy_for,  # every connection of the session goes through its gate
+        }
+
     # -- lookup --------------------------------------------------------------------------
 
     def live(self, session_id: str) -> BrowserSession | None:
         """The session with this id while it is in memory (open, or ending), whoever owns it."""
         return self._sessions.get(session_id)
 
-    def redact(self, owner: Owner, session_id: str, text: str) -> str:
-        """``text`` with the secret values of the owner's session replaced, also shortly after it ended."""
-        session = self._sessions.get(session_id)
-        if session is not None:
-            return session.redact(text) if session.owner_id == owner.id else text
-        owner_id, secrets = self._ended_secrets.get(session_id, ("", {}))
-        if owner_id != owner.id:
-            return text
-        for value, label in secrets.items():
-            text = text.replace(value, label)
-        return text
-
     def busy(self, session_id: str) -> int:
         """Calls or tasks in flight in an open session (0 when it is not open)."""
         session = self._sessions.get(session_id)
         return session.busy if session is not None and session.is_open else 0
 
-    async def get(self, owner: Owner, session_id: str) -> BrowserSession:
-        """The owner's open session with this id, or ``session_not_found`` / ``session_closed``."""
+    async def get(self, owner: Owner, session_id: str, *, orphaned: bool = False) -> BrowserSession:
+        """The owner's open session with this id, or ``session_not_found`` / ``session_closed``.
+
+        An orphaned session is ``browser_unavailable`` (it may come back), or returned with ``orphaned``.
+        """
         session = self._sessions.get(session_id)
-        if session is not None and session.is_open and session.owner_id == owner.id:
-            return session
+        if session is not None and session.owner_id == owner.id:
+            if session.is_open or (orphaned and session.status == SessionStatus.ORPHANED):
+                return session
+            if session.status == SessionStatus.ORPHANED:
+                raise self.not_open_error(session)
         row = await self.rows.get(session_id)
         if row is None or row.owner_id != owner.id:
             raise ThinkRunError(
@@ -222,9 +244,11 @@ class SessionRegistry:
             session = self._sessions.get(sid) if sid else None
             if session is not None and session.is_open:
                 return session
-            session = await self.create(owner, options={"default": True})
-            self._defaults[owner.default_key] = session.id
-            return session
+            new = await self.create(owner, options={"default": True})
+            self._defaults[owner.default_key] = new.id
+            if session is not None and session.status == SessionStatus.ORPHANED:
+                new.event("browser", f"this is a new default session: the previous one, {session.id}, {self.orphaned(session)}")
+            return new
 
     async def resolve(self, owner: Owner, session_id: str | None) -> BrowserSession:
         """``session_id`` of this owner, or the owner's default session when it is None."""
@@ -248,25 +272,107 @@ class SessionRegistry:
             action_count=session.action_count,
             navigation_count=session.navigation_count,
             screenshot_count=session.screenshot_count,
-            current_url=session.current_url,
-            title=session.title,
+            current_url=session.current_url and session.redact(session.current_url),
+            title=session.title and session.redact(session.title),
             dropped=session.dropped,
         )
         self._sessions.pop(session.id, None)
-        if session.secrets:  # an agent task may still report after its session ended: keep hiding its values
-            self._ended_secrets[session.id] = (session.owner_id, dict(session.secrets))
-            while len(self._ended_secrets) > _ENDED_SECRETS_KEPT:
-                self._ended_secrets.popitem(last=False)
         log.info("session %s %s: %s", session.id, status, reason)
 
-    def _browser_lost(self, reason: str) -> None:
-        for session in list(self._sessions.values()):
-            if not session.is_open:
-                continue
+    def not_open_error(self, session: BrowserSession, *, doing: str | None = None) -> ThinkRunError:
+        """What a call on a session that is not open gets: ``browser_unavailable`` while it is orphaned, else ``session_closed``."""
+        during = f" while {doing} was running" if doing else ""
+        if session.status == SessionStatus.ORPHANED:
+            return ThinkRunError(
+                "browser_unavailable",
+                f"session {session.id} {self.orphaned(session)}{during}",
+                hint="try again once its endpoint is back (session_health shows the endpoints), "
+                "or create a new session with session_create (new sessions go to the endpoints that are up)",
+            )
+        return ThinkRunError(
+            "session_closed",
+            f"session {session.id} {describe_end(session)}{during}",
+            hint="create a new session with session_create",
+        )
+
+    def orphaned(self, session: BrowserSession) -> str:
+        """'is orphaned: <reason> 3 s ago; it waits 27 s more for the endpoint, then fails'."""
+        since = time.monotonic() - (session.orphaned_at or time.monotonic())
+        left = max(0.0, self.settings.endpoint_reconnect_seconds - since)
+        return (
+            f"is orphaned: {session.end_reason or 'its browser was lost'} {since:.0f} s ago; "
+            f"it waits {left:.0f} s more for the endpoint to come back, then fails"
+        )
+
+    def _browser_lost(self, endpoint: str, reason: str) -> None:
+        lost = [s for s in self._sessions.values() if s.is_open and s.endpoint == endpoint]
+        window = self.settings.endpoint_reconnect_seconds if self.engine.endpoint(endpoint).remote else 0
+        for session in lost:
             session.status = SessionStatus.ORPHANED
+            session.end_reason = reason
+            session.orphaned_at = time.monotonic()
             self.rows.update(session.id, status=SessionStatus.ORPHANED, end_reason=reason)
-            # A local browser cannot come back, so the grace period is zero: orphaned → failed.
-            asyncio.get_running_loop().create_task(self.end(session, SessionStatus.FAILED, f"orphaned: {reason}"))
+        if not lost:
+            return
+        if window <= 0:  # a local browser cannot come back: orphaned → failed at once
+            for session in lost:
+                self._background(self.end(session, SessionStatus.FAILED, f"orphaned: {reason}"))
+            return
+        log.warning("%d sessions orphaned (%s); they wait %g s for it", len(lost), reason, window)
+        self._background(self._await_endpoint(endpoint, lost, reason, window))
+
+    def _background(self, work: Any) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _await_endpoint(self, endpoint: str, sessions: list[BrowserSession], reason: str, window: float) -> None:
+        """Restore the sessions if their endpoint answers within ``window`` seconds, else end them ``failed``."""
+        waiting = asyncio.current_task()
+        assert waiting is not None  # a task of _background
+        self._waiting.add(waiting)
+        try:
+            back = await self.engine.wait_up(endpoint, window)
+        finally:
+            self._waiting.discard(waiting)
+        for session in sessions:
+            if session.status != SessionStatus.ORPHANED:
+                continue  # closed meanwhile
+            if back:
+                await self._restore(session, reason)
+            else:
+                await self.end(session, SessionStatus.FAILED, f"orphaned: {reason}; it did not come back within {window:g} s")
+
+    async def _restore(self, session: BrowserSession, reason: str) -> None:
+        """Put an orphaned session on a new context of its endpoint, and reopen its active tab's last page."""
+        async with session.lock:
+            if session.status != SessionStatus.ORPHANED or session.endpoint is None:
+                return
+            url = session.page_url
+            try:
+                context = await self.engine.new_context(endpoint=session.endpoint, **self._context_options(session))
+                if session.status != SessionStatus.ORPHANED:  # closed while the context opened
+                    await context.close()
+                    return
+                await session.reopen(context)
+            except (ThinkRunError, PlaywrightError) as exc:
+                why = exc.message if isinstance(exc, ThinkRunError) else first_line(exc)
+                await self.end(session, SessionStatus.FAILED, f"orphaned: {reason}; could not be restored: {why}")
+                return
+            away = time.monotonic() - (session.orphaned_at or time.monotonic())
+            session.status = SessionStatus.RUNNING
+            session.end_reason = None
+            session.orphaned_at = None
+            session.touch()
+            self.rows.update(session.id, status=SessionStatus.RUNNING, end_reason="")  # "": no reason (None keeps it)
+            lost = "cookies, storage, other tabs and back/forward history of the old browser are gone"
+            reopened = await _reopen_page(session, url) if url else None
+            session.event(
+                "browser",
+                f"{reason} and came back after {away:.0f} s; this session continues in a new browser context ({lost})"
+                + (f"; {reopened}" if reopened else ""),
+            )
+            log.info("session %s restored on %s", session.id, self.engine.shown(session.endpoint))
 
     # -- reaper --------------------------------------------------------------------------
 
@@ -296,3 +402,18 @@ class SessionRegistry:
                 await self.reap_once()
             except Exception:
                 log.exception("session reaper failed")
+
+
+async def _reopen_page(session: BrowserSession, url: str) -> str:
+    """Open ``url`` in the first tab of a restored session, as its URL rules allow; what happened, in words."""
+    shown = clip(session.redact(url), 200)
+    if not url.startswith(("http://", "https://")):
+        return "its last page was not reopened"
+    try:
+        await session.policy.check(url)
+        page = await session.page()
+        await page.goto(url, wait_until="domcontentloaded", timeout=session.settings.navigation_timeout_ms)
+    except (ThinkRunError, PlaywrightError) as exc:
+        why = exc.message if isinstance(exc, ThinkRunError) else first_line(exc)
+        return f"its last page {shown} could not be reopened: {clip(session.redact(why), 300)}"
+    return f"its last page {shown} was reopened"

@@ -45,6 +45,7 @@ from ..models import (
     SessionStatus,
     Viewport,
 )
+from ..redact import Redactor
 from ..text import paginate
 from ..urls import normalize_url
 from . import actions
@@ -54,7 +55,7 @@ from .extract import ExtractFormat, read_content
 from .help import ModelHelp, parse_act_instruction, rank_by_name, resolve_by_name
 from .instruction import Resolution
 from .policy import UrlPolicy
-from .registry import SessionRegistry, describe_end
+from .registry import SessionRegistry
 from .session import BrowserSession
 from .view import Scope, compact_tree, observation
 
@@ -64,7 +65,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 WaitUntil = Literal["load", "domcontentloaded", "networkidle", "commit"]
-_CLOSED_HINT = "create a new session with session_create"
 
 
 class BrowserService:
@@ -119,8 +119,8 @@ class BrowserService:
         return created
 
     async def close_session(self, owner: Owner, session_id: str) -> SessionClosed:
-        """End a session at its owner's request; its history stays readable."""
-        session = await self._registry.get(owner, session_id)
+        """End a session at its owner's request (also an orphaned one); its history stays readable."""
+        session = await self._registry.get(owner, session_id, orphaned=True)
         await self._registry.end(session, SessionStatus.TERMINATED, "closed by client")
         return SessionClosed(success=True, message="Session terminated", session_id=session.id, status=session.status)
 
@@ -144,15 +144,14 @@ class BrowserService:
         session = await self._registry.get(owner, session_id)
         return (await session.page()).url
 
-    def add_redactions(self, owner: Owner, session_id: str, redactions: dict[str, str]) -> None:
-        """Values to replace by labels in everything the session records or returns (an agent task's secrets)."""
-        session = self._registry.live(session_id)
-        if session is not None and session.owner_id == owner.id:
-            session.add_redactions(redactions)
+    def redactor(self, owner: Owner) -> Redactor:
+        """The owner's secret values (an agent task adds its own): everything its sessions record or return hides them."""
+        return self._registry.redactors.for_owner(owner.id)
 
-    def redact(self, owner: Owner, session_id: str, text: str) -> str:
-        """``text`` with the session's secret values replaced by their labels (also shortly after it ended)."""
-        return self._registry.redact(owner, session_id, text)
+    async def log_action(self, owner: Owner, session_id: str, type: str, *, details: dict[str, Any], duration_ms: int) -> None:
+        """Add an entry to the session's action log for work done for it outside the browser (an agent's model call)."""
+        session = await self._registry.get(owner, session_id)
+        session.record_action(type, started=time.monotonic() - duration_ms / 1000, success=True, details=details)
 
     @asynccontextmanager
     async def in_use(self, owner: Owner, session_id: str, *, avoid_domains: Iterable[str] = ()) -> AsyncIterator[None]:
@@ -195,7 +194,7 @@ class BrowserService:
         try:
             async with session.lock:
                 if not session.is_open:
-                    raise ThinkRunError("session_closed", f"session {session.id} {describe_end(session)}", hint=_CLOSED_HINT)
+                    raise self._registry.not_open_error(session)
                 session.touch()
                 started = time.monotonic()
 
@@ -224,12 +223,9 @@ class BrowserService:
             session.busy -= 1
             session.touch()
 
-    @staticmethod
-    def _translate(session: BrowserSession, exc: PlaywrightError, type: str, started: float) -> ThinkRunError:
+    def _translate(self, session: BrowserSession, exc: PlaywrightError, type: str, started: float) -> ThinkRunError:
         if not session.is_open:
-            return ThinkRunError(
-                "session_closed", f"session {session.id} {describe_end(session)} while {type} was running", hint=_CLOSED_HINT
-            )
+            return self._registry.not_open_error(session, doing=type)
         blocked, failure = session.egress.explain(exc, since=started)
         return translate(exc, what=type, blocked_reason=blocked, failure=failure)
 
@@ -356,8 +352,14 @@ class BrowserService:
         instruction: str | None = None,
         timeout_ms: int | None = None,
         observe_chars: int | None = None,
+        value_for: Callable[[str], str] | None = None,
     ) -> ActResult:
-        """Do one method on a target given by ref, selector, or a plain-language instruction."""
+        """Do one method on a target given by ref, selector, or a plain-language instruction.
+
+        ``value_for``, when given, makes the value used: it is called with the origin of the document
+        that holds the target (its frame's, not the tab's), under the session's lock, just before the
+        action, and may raise to refuse it. An agent's secrets are bound to hosts this way.
+        """
         by_instruction = instruction is not None and not (ref or selector)
         if by_instruction:
             parsed = parse_act_instruction(instruction or "", method, model_reads_it=self._model() is not None)
@@ -373,7 +375,8 @@ class BrowserService:
         if not by_instruction:
             actions.check_arguments(method or "", ref=ref, selector=selector, value=value)
         timeout = timeout_ms or self.settings.action_timeout_ms
-        details: dict[str, Any] = {"method": method or "act", "ref": ref, "selector": selector, "value": _shown(method, value)}
+        # Typed text is recorded as typed, secret values (raw or encoded) as their placeholders: never a length.
+        details: dict[str, Any] = {"method": method or "act", "ref": ref, "selector": selector, "value": value}
         if instruction:
             details["instruction"] = instruction
 
@@ -387,8 +390,10 @@ class BrowserService:
                 if value is None:
                     value = resolution.value
                 actions.check_arguments(method, ref=ref, selector=None, value=value)
-                details.update(method=method, resolvedRef=ref, value=_shown(method, value))
+                details.update(method=method, resolvedRef=ref, value=value)
             target = await actions.locate(page, ref=ref, selector=selector) if (ref or selector) else None
+            if value_for is not None:
+                value = value_for(await target.evaluate(_ORIGIN) if target is not None else page.url)
             session.last_full = None
             before_url, before_page, tabs_before = page.url, page, len(session.pages)
             watch = session.watch()
@@ -549,8 +554,5 @@ class BrowserService:
         return await self._run(owner, session_id, "screenshot", {"fullPage": full_page, "ref": ref, "selector": selector}, shoot)
 
 
-def _shown(method: str | None, value: str | None) -> str | None:
-    """What the action log keeps of a value: typed text only as its length."""
-    if value is None or method not in ("fill", "type"):
-        return value
-    return f"<{len(value)} chars>"
+# The origin of an element's document: a frame's own, or the one it inherits (about:blank, srcdoc); "null" when opaque.
+_ORIGIN = "el => { const w = el.ownerDocument.defaultView; return w ? w.origin : 'null'; }"

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import logging
 import re
 import time
@@ -33,6 +32,7 @@ from playwright.async_api import Error as PlaywrightError
 from ..errors import ThinkRunError
 from ..ids import new_id
 from ..models import OPEN_STATUSES, PageEvent, SessionStatus
+from ..redact import Redactor
 from ..text import clip
 from .egress import EgressEvent, EgressLog, Gate
 from .errors import is_signal
@@ -104,10 +104,14 @@ class BrowserSession:
         records: Records,
         viewport: tuple[int, int],
         options: dict[str, Any],
+        redactor: Redactor | None = None,
     ):
         self.id = session_id
         self.owner_id = owner_id
         self.client = client or owner_id  # the owner's client that created it: the per-client cap counts by it
+        self.endpoint: str | None = None  # the key of the browser endpoint its context is on
+        self.orphaned_at: float | None = None  # time.monotonic() when its browser was lost
+        self.page_url: str | None = None  # current_url unredacted: what a restored session reopens
         self.settings = settings
         self.policy = policy
         self.rows = rows
@@ -132,7 +136,8 @@ class BrowserSession:
         self.title: str | None = None
         self.dropped: dict[str, int] = {"console": 0, "network": 0, "events": 0}
         self.next_dialog: tuple[str, str | None] | None = None  # one-shot ("accept"|"dismiss", prompt text)
-        self.secrets: dict[str, str] = {}  # value → label shown instead, in everything recorded or returned (agent task secrets)
+        # The owner's secret values (agent tasks), replaced by placeholders in everything recorded or returned.
+        self.redactor = redactor if redactor is not None else Redactor()
         self.last_tree: Any = None  # TreeText of the latest observation (refs shown to the model)
         self.last_full: tuple[str, str, str] | None = None  # (url, scope, full observation text) for cursors
         self.gate: Gate | None = None  # the context's way out (see egress.py), set before the context opens
@@ -169,7 +174,7 @@ class BrowserSession:
 
     async def ensure_route(self) -> None:
         """Without an egress proxy (the fallback), check every request once the policy can refuse http(s) URLs."""
-        if self.gate is None or self.gate.proxy is not None or self.context is None:
+        if self.gate is None or self.gate.proxied or self.context is None:
             return
         if self.policy.needs_route and not self._routed:
             await self.context.route("**/*", self._route)
@@ -200,6 +205,17 @@ class BrowserSession:
     def _on_context_closed(self) -> None:
         self.pages.clear()
         self.active = None
+
+    async def reopen(self, context: BrowserContext) -> None:
+        """Take over a new context after the last one was lost with its browser (see the registry)."""
+        self.pages.clear()
+        self.active = None
+        self._routed = False
+        self._requests.clear()
+        self._responses.clear()
+        self.last_tree = self.last_full = None
+        self.events = [e for e in self.events if e.kind != "tab_closed"]  # the tabs went with the browser
+        await self.open(context)
 
     def touch(self) -> None:
         self.last_used = time.monotonic()
@@ -273,22 +289,16 @@ class BrowserSession:
         return events
 
     def redact(self, text: str) -> str:
-        if not self.secrets or not text:
-            return text
-        for value, label in self.secrets.items():
-            if value in text:
-                text = text.replace(value, label)
-        return text
+        """``text`` with the owner's secret values (raw or encoded) replaced by their placeholders."""
+        return self.redactor.redact(text)
 
     def redact_data(self, data: Any) -> Any:
         """JSON-like ``data`` (extracted links, tables) with secret values replaced, at any depth."""
-        if not self.secrets or data is None:
-            return data
-        return json.loads(self.redact(json.dumps(data, ensure_ascii=False)))
+        return self.redactor.redact_data(data)
 
     def redact_elements(self, elements: Mapping[str, ElementInfo]) -> Mapping[str, ElementInfo]:
         """Elements whose names and texts show no secret value (what element help may see)."""
-        if not self.secrets:
+        if not self.redactor:
             return elements
         return {ref: dataclasses.replace(e, name=self.redact(e.name), text=self.redact(e.text)) for ref, e in elements.items()}
 
@@ -374,7 +384,7 @@ class BrowserSession:
         for w in self._watches:
             w.navigated = True
         if page is self.active:
-            self.current_url = self.redact(frame.url)
+            self.page_url, self.current_url = frame.url, self.redact(frame.url)
 
     # -- network -------------------------------------------------------------------------
 
@@ -469,7 +479,7 @@ class BrowserSession:
         self, type: str, *, started: float, success: bool, details: dict[str, Any], error: str | None = None
     ) -> None:
         self.action_count += 1
-        details = {k: (self.redact(v) if isinstance(v, str) else v) for k, v in details.items()}
+        details = {k: (_clip(self.redact(v)) if isinstance(v, str) else v) for k, v in details.items()}
         self.records.action(
             self.id,
             type=type,
@@ -551,9 +561,5 @@ class BrowserSession:
         return self.artifacts_dir / f"{object_id}.{suffix}"
 
     def add_redactions(self, redactions: dict[str, str]) -> None:
-        """Show ``label`` instead of ``value`` in everything this session records or returns, from now on.
-
-        Longer values are replaced first, so a value containing another is not half-replaced.
-        """
-        merged = {**self.secrets, **{v: label for v, label in redactions.items() if v}}
-        self.secrets = dict(sorted(merged.items(), key=lambda kv: -len(kv[0])))
+        """Show ``label`` instead of ``value`` in everything this session (and its owner) records or returns, from now on."""
+        self.redactor.add(redactions)

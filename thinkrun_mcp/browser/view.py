@@ -17,6 +17,7 @@ from playwright.async_api import Page
 
 from ..config import Settings
 from ..models import Observation, PageEvent
+from ..text import clip
 from .errors import is_signal
 from .observe import GEOMETRY_JS, Geometry, TreeText, paginate, parse_snapshot, render_tree
 from .session import BrowserSession
@@ -49,10 +50,11 @@ async def observation(
         title = session.redact(title)
         session.last_tree = tree
         session.title = title
-        session.current_url = session.redact(page.url)
+        session.page_url, session.current_url = page.url, session.redact(page.url)
         header = _header(session, page, title, events)
         body = tree.text if tree.text else "(the page shows no content)"
-        full = header + "\n" + body + (f"\n{tree.outside}" if tree.outside else "")
+        # Redacted whole, before it is cut into pieces: a cut must not leave half a secret value in view.
+        full = session.redact(header + "\n" + body + (f"\n{tree.outside}" if tree.outside else ""))
         session.last_full = (page.url, scope, full)
     piece, next_cursor = paginate(full, max_chars=max_chars, cursor=cursor)
     if next_cursor is not None:
@@ -98,7 +100,8 @@ def _header(session: BrowserSession, page: Page, title: str, events: list[PageEv
     lines = [f"Page: {title or '(no title)'} — {page.url}"]
     if len(session.pages) > 1:
         tabs = " | ".join(
-            f"[{i}{'*' if p is page else ''}] {(p.url or 'about:blank')[:80]}" for i, p in enumerate(session.pages, 1)
+            f"[{i}{'*' if p is page else ''}] {clip(session.redact(p.url or 'about:blank'), 80)}"
+            for i, p in enumerate(session.pages, 1)
         )
         lines.append(f"Tabs ({len(session.pages)}, * = active): {tabs}")
     for ev in events or ():

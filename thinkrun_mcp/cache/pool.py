@@ -139,10 +139,11 @@ class LanePool:
         gate = self.egress.open_gate(lambda: self.policy, told.add)
         try:
             context = await self.engine.new_context(
+                purpose="cache",  # counted apart from sessions: the endpoints' session caps do not refuse a render
+                proxy_for=gate.proxy_for,  # every connection of the render goes through the lane's gate
                 viewport={"width": self.settings.viewport_width, "height": self.settings.viewport_height},
                 service_workers="block",
                 accept_downloads=False,
-                proxy=gate.proxy,  # every connection of the render goes through the lane's gate
             )
         except BaseException:
             gate.close()
@@ -157,7 +158,7 @@ class LanePool:
                     log.debug("page cache lanes are single-use: %s", exc)
                     reusable = False
             lane = Lane(context, page, gate, told, reusable=reusable)
-            if gate.proxy is None and self.policy.needs_route:  # no egress proxy: the fallback checks requests
+            if not gate.proxied and self.policy.needs_route:  # no egress proxy: the fallback checks requests
                 await context.route("**/*", lambda route: guard(route, gate))
         except BaseException:
             await _close(context)

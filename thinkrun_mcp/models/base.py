@@ -38,7 +38,9 @@ class Owner:
 class Model(BaseModel):
     """Base of every published model: camelCase aliases, either name accepted."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True)
+    # extra="forbid": an unknown key in a nested object (initialTask, viewport, a secret rule) is refused
+    # like an unknown top-level argument, not silently dropped.
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True, extra="forbid")
 
 
 class Viewport(Model):

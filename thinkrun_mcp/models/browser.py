@@ -17,7 +17,7 @@ from .sessions import SessionStatus
 class PageEvent(Model):
     """Something that happened during a tool call besides its main effect."""
 
-    kind: Literal["dialog", "popup", "download", "console_error", "page_error", "tab_closed", "navigation", "blocked"]
+    kind: Literal["dialog", "popup", "download", "console_error", "page_error", "tab_closed", "navigation", "blocked", "browser"]
     message: str
 
 

@@ -69,12 +69,29 @@ class SessionClosed(Model):
     status: SessionStatus
 
 
+class EndpointStatus(Model):
+    """One browser the server opens sessions on: the local one, or one of ``THINKRUN_BROWSER_ENDPOINT``."""
+
+    endpoint: str = Field(description="'local', or the endpoint's URL with credentials and query values masked.")
+    kind: Literal["local", "playwright", "cdp"]
+    state: Literal["up", "down", "unused"] = Field(description="unused: not connected yet (it is on first use).")
+    sessions: int = Field(description="Open sessions of this server on it.")
+    cache_lanes: int = Field(default=0, description="Page-cache render contexts on it.")
+    max_sessions: int | None = Field(default=None, description="Cap on its open sessions; null: none.")
+    version: str | None = Field(default=None, description="Browser version (the last one seen while it is down).")
+    error: str | None = Field(default=None, description="Why it is down.")
+    down_for_ms: int | None = None
+
+
 class SessionHealth(Model):
     status: Literal["healthy", "unhealthy", "ended"]
     session_state: SessionStatus
     browser_responsive: bool
     current_url: str | None = None
     uptime_ms: int
+    endpoint: str | None = Field(default=None, description="The browser endpoint of the open session ('local' or a URL).")
+    detail: str | None = Field(default=None, description="Why it is unhealthy, when known (an orphaned session's wait).")
+    endpoints: list[EndpointStatus] = Field(default_factory=list, description="Every browser endpoint of the server.")
 
 
 # -- records -------------------------------------------------------------------------------

@@ -79,7 +79,7 @@ def check_secret_specs(specs: Sequence[SecretSpec] | None) -> None:
 
 # The limits of a task request, shared by TaskRequest, InitialTask and the agent_execute tool's arguments.
 MIN_TIMEOUT_MS, MAX_TIMEOUT_MS, DEFAULT_TIMEOUT_MS = 30_000, 600_000, 300_000
-BackendName = Literal["gemini", "claude"]
+BackendName = Literal["gemini", "claude", "openai", "sampling"]  # sampling: the calling MCP client's model
 OutputType = Literal["text", "structured_json", "structured_csv"]
 Instruction = Annotated[str, Field(min_length=1, max_length=10_000)]
 TimeoutMs = Annotated[int, Field(ge=MIN_TIMEOUT_MS, le=MAX_TIMEOUT_MS)]
@@ -147,6 +147,17 @@ class TaskSubmitted(Model):
     backend: str
 
 
+class TokenUsage(Model):
+    """Tokens of one model call or of a whole task, and their estimated cost."""
+
+    input_tokens: int = Field(default=0, description="Every input token, those read from the prompt cache included.")
+    cached_input_tokens: int = Field(default=0, description="Of inputTokens, those read from the provider's prompt cache.")
+    output_tokens: int = 0
+    cost_usd: float | None = Field(
+        default=None, description="Estimated from THINKRUN_MODEL_PRICES; null when the model has no price there."
+    )
+
+
 class TaskStep(Model):
     step: int
     action: str
@@ -156,11 +167,7 @@ class TaskStep(Model):
     url: str | None = None
     timestamp: datetime
     duration: int = Field(description="Milliseconds spent in the browser (model time excluded).")
-
-
-class TokenUsage(Model):
-    input_tokens: int = 0
-    output_tokens: int = 0
+    usage: TokenUsage | None = Field(default=None, description="The step's model call (on the first call of a step).")
 
 
 class TaskInfo(Model):

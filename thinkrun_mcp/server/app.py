@@ -32,8 +32,10 @@ from pydantic.alias_generators import to_camel
 
 from ..errors import ThinkRunError, invalid_input
 from ..models import Owner
+from ..redact import Redactor
 from ..runtime import Runtime
-from ..text import safe_text
+from ..text import clip, safe_text
+from .stdio import UNREADABLE, stdio_streams
 
 __all__ = [
     "Ctx",
@@ -42,6 +44,7 @@ __all__ = [
     "camel_case_args",
     "error_result",
     "owner_of",
+    "redactor_of",
     "respond",
     "runtime_of",
     "terse",
@@ -147,6 +150,12 @@ class ThinkRunMCP(MCPServer[Runtime]):
         super().__init__(*args, **kwargs)
         self._tool_defs: dict[str, ToolDef] = {}
 
+    async def run_stdio_async(self) -> None:
+        """Serve stdio, answering also lines that hold lone-surrogate escapes (see ``server/stdio.py``)."""
+        async with stdio_streams() as (read_stream, write_stream):  # type: ignore[attr-defined]
+            server = self._lowlevel_server  # the SDK's own run_stdio_async does the same
+            await server.run(read_stream, write_stream, server.create_initialization_options())
+
     def add_tools(self, tools: Sequence[ToolDef]) -> None:
         for t in tools:
             t.register(self)
@@ -167,6 +176,10 @@ class ThinkRunMCP(MCPServer[Runtime]):
         looks like JSON into a list, an object or null before validating, so ``"[1]"`` could
         not be typed into a field. Here a string parameter takes any string, and JSON text is
         read only for a parameter that cannot be a string (an object sent as text by some clients).
+
+        Acknowledged means durable: the result (a success or an error) is sent only after what the
+        call recorded is committed (:meth:`Runtime.sync`); a database that cannot take the commit
+        within the bounded wait answers ``storage_unavailable`` / ``storage_corrupt`` instead.
         """
         definition = self._tool_defs.get(name)
         if definition is None:
@@ -178,6 +191,9 @@ class ThinkRunMCP(MCPServer[Runtime]):
                     hint="tools/list names every tool",
                 )
             )
+        if UNREADABLE in arguments:  # the transport could not read this call's JSON (server/stdio.py)
+            why = clip(str(arguments[UNREADABLE]), 200)
+            return error_result(ThinkRunError("invalid_input", f"the arguments cannot be read: {why}", hint="send flatter JSON"))
         try:
             arguments = safe_text(arguments)  # a client's JSON may hold lone surrogates ("\ud800")
             values = parse_arguments(definition, arguments)
@@ -190,13 +206,24 @@ class ThinkRunMCP(MCPServer[Runtime]):
         if context is None:  # a direct call in Python, not a request: let the SDK make the context
             return await super().call_tool(name, arguments, context)
         result = await definition.fn(**{definition.context_arg: context}, **values)
-        return safe_result(as_tool_result(result))
+        try:
+            await runtime_of(context).sync()  # a result is sent only once what the call recorded is committed
+        except ThinkRunError as exc:
+            return error_result(exc)
+        except Exception as exc:
+            return internal_error(name, exc)
+        return safe_result(as_tool_result(result), redactor_of(context))
 
 
-def safe_result(result: CallToolResult) -> CallToolResult:
-    """The result with no lone surrogate left in its texts or structured content (a page may hold some)."""
-    content = [c.model_copy(update={"text": safe_text(c.text)}) if isinstance(c, TextContent) else c for c in result.content]
-    return result.model_copy(update={"content": content, "structured_content": safe_text(result.structured_content)})
+def safe_result(result: CallToolResult, redactor: Redactor) -> CallToolResult:
+    """The result as it may leave: no lone surrogate (a page may hold some) and none of the caller's
+    secret values, raw or encoded, in its texts or structured fields — whatever the tool forgot."""
+
+    def clean(value: Any) -> Any:
+        return redactor.redact_data(safe_text(value))
+
+    content = [c.model_copy(update={"text": clean(c.text)}) if isinstance(c, TextContent) else c for c in result.content]
+    return result.model_copy(update={"content": content, "structured_content": clean(result.structured_content)})
 
 
 def as_tool_result(result: Any) -> CallToolResult:
@@ -269,7 +296,7 @@ _GUARD_RAIL = 1_000_000  # a maximum this large only stops absurd input: enforce
 def compact_schema(schema: Any) -> Any:
     """The same input JSON Schema with less to read.
 
-    No titles; optional arguments lose their ``null`` (leaving one out is how a caller
+    No titles, no ``additionalProperties: false``; optional arguments lose their ``null`` (leaving one out is how a caller
     says "none"); size limits, guard-rail maximums and defaults of ``false``/``0`` are
     enforced by the server but not published.
     """
@@ -281,8 +308,8 @@ def compact_schema(schema: Any) -> Any:
     for key, value in schema.items():
         if key == "title" and isinstance(value, str):
             continue
-        if key in _ENFORCED_ONLY:
-            continue
+        if key in _ENFORCED_ONLY or (key == "additionalProperties" and value is False):
+            continue  # unknown keys are refused at any depth all the same
         if key == "default" and value in (False, 0) and value is not None:
             continue  # false and 0 are what a caller assumes anyway
         if key == "maximum" and isinstance(value, int) and value >= _GUARD_RAIL:
@@ -309,7 +336,8 @@ def shallow_output_schema(schema: dict[str, Any]) -> dict[str, Any]:
     expect, and the structured results stay valid against it. (Typed fields would add
     a sixth to the tool list.)
     """
-    out = {k: v for k, v in schema.items() if k not in ("$defs", "required", "description", "title", "properties")}
+    dropped = ("$defs", "required", "description", "title", "properties", "additionalProperties")
+    out = {k: v for k, v in schema.items() if k not in dropped}
     out["properties"] = {name: {} for name in schema.get("properties", {})}
     return out
 
@@ -392,6 +420,11 @@ def owner_of(ctx: Ctx) -> Owner:
         name = info.get("name") if isinstance(info, dict) else None
         return Owner("local", client=f"http:{name or 'anonymous'}")
     return Owner.local()
+
+
+def redactor_of(ctx: Ctx) -> Redactor:
+    """The calling owner's secret values: hidden from everything it is sent (results, progress messages)."""
+    return runtime_of(ctx).redactors.for_owner(owner_of(ctx).id)
 
 
 def respond(model: BaseModel, text: str, *, image: tuple[bytes, str] | None = None) -> CallToolResult:

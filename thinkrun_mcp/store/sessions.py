@@ -124,9 +124,9 @@ class SessionRows:
         if owner_id is not None:
             where.append("client_key = ?")
             params.append(owner_id)
-        if not include_terminated:
-            where.append(f"status IN ({', '.join('?' * len(_OPEN))})")
-            params.extend(_OPEN)
+        if not include_terminated:  # open or orphaned (which may come back)
+            where.append(f"status IN ({', '.join('?' * len(_LEFTOVER))})")
+            params.extend(_LEFTOVER)
         clause = (" WHERE " + " AND ".join(where)) if where else ""
         total = await self.store.scalar(f"SELECT COUNT(*) FROM sessions{clause}", params)
         rows = await self.store.rows(

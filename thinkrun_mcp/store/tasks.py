@@ -40,6 +40,8 @@ class TaskRow:
     created_at: float
     started_at: float | None
     completed_at: float | None
+    cached_input_tokens: int
+    cost_usd: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,8 @@ class TaskStepRow:
     input_tokens: int
     output_tokens: int
     prompt_chars: int
+    cached_input_tokens: int
+    cost_usd: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +96,8 @@ _TASKS = Table(
         "created_at",
         "started_at",
         "completed_at",
+        "cached_input_tokens",
+        "cost_usd",
     ),
     TaskRow,
     {"status": TaskStatus, "params": json_object, "output": _json_or_none},
@@ -113,6 +119,8 @@ _STEPS = Table(
         "input_tokens",
         "output_tokens",
         "prompt_chars",
+        "cached_input_tokens",
+        "cost_usd",
     ),
     TaskStepRow,
     {"args": json_object, "success": bool},
@@ -170,6 +178,8 @@ class TaskRows:
         steps: int | None = None,
         input_tokens: int | None = None,
         output_tokens: int | None = None,
+        cached_input_tokens: int | None = None,
+        cost_usd: float | None = None,
     ) -> None:
         """Queue an update of the columns given; one left None keeps its value (no column is ever cleared)."""
         self.store.update(
@@ -184,6 +194,8 @@ class TaskRows:
                 "steps": steps,
                 "input_tokens": input_tokens,
                 "output_tokens": output_tokens,
+                "cached_input_tokens": cached_input_tokens,
+                "cost_usd": cost_usd,
             },
         )
 
@@ -203,10 +215,13 @@ class TaskRows:
         input_tokens: int,
         output_tokens: int,
         prompt_chars: int,
+        cached_input_tokens: int = 0,
+        cost_usd: float | None = None,
     ) -> None:
         self.store.enqueue(
             "INSERT INTO task_steps (task_id, step, ts, action, args, outcome, success, url, duration_ms, model_ms,"
-            " input_tokens, output_tokens, prompt_chars) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " input_tokens, output_tokens, prompt_chars, cached_input_tokens, cost_usd)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 task_id,
                 step,
@@ -221,6 +236,8 @@ class TaskRows:
                 input_tokens,
                 output_tokens,
                 prompt_chars,
+                cached_input_tokens,
+                cost_usd,
             ),
         )
 

@@ -1,11 +1,14 @@
-"""Local fake API servers that the real SDKs talk to (127.0.0.1 only; no internet needed).
+"""Local fake API servers that the real SDKs talk to (127.0.0.1 only; no internet needed), and the
+model of an MCP client that answers sampling requests from the same kind of script.
 
-from tests.support.fakes import FakeAnthropic, FakeGemini, FakeCloud, Reply, ToolCall, Failure, Delay
+from tests.support.fakes import FakeAnthropic, FakeGemini, FakeOpenAI, FakeClientModel, FakeCloud, Reply, ToolCall
 """
 
 from .fake_anthropic import FakeAnthropic
 from .fake_cloud import FakeCloud, png_bytes
 from .fake_gemini import FakeGemini
+from .fake_openai import FakeOpenAI
+from .fake_sampling import FakeClientModel
 from .scripted import (
     Delay,
     Failure,
@@ -22,8 +25,10 @@ __all__ = [
     "Delay",
     "Failure",
     "FakeAnthropic",
+    "FakeClientModel",
     "FakeCloud",
     "FakeGemini",
+    "FakeOpenAI",
     "RecordedRequest",
     "RecordingServer",
     "Reply",

@@ -7,6 +7,13 @@
 Wire format as in the Messages API: a ``message`` object with ``text`` / ``tool_use`` content blocks,
 ``stop_reason`` and ``usage``; errors as ``{"type": "error", "error": {"type", "message"}, "request_id"}``.
 
+Prompt caching: blocks marked ``cache_control: {"type": "ephemeral"}`` (tools, system blocks, message
+content blocks) are breakpoints. The usage reports ``cache_read_input_tokens`` for the longest prefix an
+earlier request wrote (at a breakpoint of this one or up to 20 blocks before it),
+``cache_creation_input_tokens`` for the rest up to the last breakpoint, and ``input_tokens`` for what
+follows, as the API does (their sum is the whole prompt). Without markers nothing is cached; prefixes
+under ``cache_min_tokens`` (default 1,024) are not cached either. More than 4 breakpoints is a 400.
+
 Auth: the anthropic SDK 2.x sends the key as ``Authorization: Bearer <key>`` (not ``x-api-key``); the
 fake accepts either. Missing → 401 ``authentication_error``; with ``api_key=`` set, a different key →
 401 too.
@@ -22,6 +29,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .caching import LOOKBACK_BLOCKS, MIN_CACHE_TOKENS, PrefixCache, prefixes
 from .scripted import (
     Failure,
     RecordedRequest,
@@ -67,11 +75,14 @@ def _fmt_seconds(v: float) -> str:
 
 
 class FakeAnthropic(ScriptedServer):
-    """Fake ``POST /v1/messages``. Constructor: ``FakeAnthropic(*items, api_key=None, strict=True)``."""
+    """Fake ``POST /v1/messages``. Constructor: ``FakeAnthropic(*items, api_key=None, strict=True, cache_min_tokens=1024)``."""
 
-    def __init__(self, *items: ScriptItem, api_key: str | None = None, strict: bool = True) -> None:
+    def __init__(
+        self, *items: ScriptItem, api_key: str | None = None, strict: bool = True, cache_min_tokens: int = MIN_CACHE_TOKENS
+    ) -> None:
         self.api_key = api_key
         self.strict = strict
+        self.cache = PrefixCache(cache_min_tokens)
         super().__init__(*items)
 
     # -- rendering --
@@ -112,6 +123,10 @@ class FakeAnthropic(ScriptedServer):
             )
         stop_reason = step.stop_reason or ("tool_use" if step.tool_calls else "end_turn")
         body = req.body if isinstance(req.body, dict) else {}
+        if step.input_tokens is not None:
+            fresh, written, read = step.input_tokens, 0, 0
+        else:
+            fresh, written, read = self._cached(body, estimate_tokens(req.raw))
         message = {
             "id": random_id("msg_01", 22),
             "type": "message",
@@ -121,14 +136,27 @@ class FakeAnthropic(ScriptedServer):
             "stop_reason": stop_reason,
             "stop_sequence": None,
             "usage": {
-                "input_tokens": step.input_tokens if step.input_tokens is not None else estimate_tokens(req.raw),
+                "input_tokens": fresh,
                 "output_tokens": step.output_tokens if step.output_tokens is not None else estimate_tokens(content),
-                "cache_creation_input_tokens": 0,
-                "cache_read_input_tokens": 0,
+                "cache_creation_input_tokens": written,
+                "cache_read_input_tokens": read,
                 "service_tier": "standard",
             },
         }
         return Response(200, message, {"request-id": random_id("req_011C", 20)})
+
+    def _cached(self, body: dict[str, Any], total: int) -> tuple[int, int, int]:
+        """(input_tokens, cache_creation_input_tokens, cache_read_input_tokens) of a prompt of ``total`` tokens."""
+        blocks, marks = cache_blocks(body)
+        if not marks:
+            return total, 0, 0
+        ends = prefixes(blocks, namespace=str(body.get("model")))
+        read = self.cache.longest([ends[j] for m in marks for j in range(max(0, m - LOOKBACK_BLOCKS), m + 1)])
+        last = ends[marks[-1]].tokens
+        written = last - read if last >= self.cache.min_tokens else 0
+        self.cache.write([ends[m] for m in marks])
+        read, written = min(read, total), min(written, max(0, total - read))
+        return total - read - written, written, read
 
     # -- routing --
 
@@ -161,6 +189,35 @@ class FakeAnthropic(ScriptedServer):
         return self.render(req, step)
 
 
+def cache_blocks(body: dict[str, Any]) -> tuple[list[Any], list[int]]:
+    """The prompt as the cache sees it (tools, system, message content blocks, markers removed) and the
+    indexes of the blocks that carried ``cache_control``."""
+    blocks: list[Any] = []
+    marks: list[int] = []
+
+    def add(block: Any, role: str | None = None) -> None:
+        if isinstance(block, dict):
+            if "cache_control" in block:
+                marks.append(len(blocks))
+            block = {k: v for k, v in block.items() if k != "cache_control"}
+            if role is not None:
+                block["role"] = role
+        blocks.append(block)
+
+    for tool in body.get("tools") or []:
+        add(tool)
+    system = body.get("system")
+    for block in [{"type": "text", "text": system}] if isinstance(system, str) else system or []:
+        add(block)
+    for m in body.get("messages") or []:
+        if not isinstance(m, dict):
+            continue
+        content = m.get("content")
+        for block in [{"type": "text", "text": content}] if isinstance(content, str) else content or []:
+            add(block, str(m.get("role")))
+    return blocks, marks
+
+
 def _validate(body: dict[str, Any]) -> str | None:
     for name in ("model", "max_tokens", "messages"):
         if name not in body:
@@ -180,6 +237,9 @@ def _validate(body: dict[str, Any]) -> str | None:
             return f"messages.{i}.role: Input should be 'user' or 'assistant'"
         if "content" not in m:
             return f"messages.{i}.content: Field required"
+    _, marks = cache_blocks(body)
+    if len(marks) > 4:
+        return f"A maximum of 4 blocks with cache_control may be provided. Found {len(marks)}."
     # Pass 1: every tool_result must answer a tool_use of the previous assistant message.
     for i, m in enumerate(messages):
         if m["role"] != "user" or not isinstance(m["content"], list):

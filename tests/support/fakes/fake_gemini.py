@@ -19,6 +19,10 @@ Options:
       current turn contains a model ``functionCall`` step whose first call lacks the signature the fake
       issued, i.e. the caller did not send the model's content back unchanged.
   ``function_call_ids=True``: include generated ``functionCall.id`` values (the real API usually omits ids).
+  ``cache_min_tokens=1024``: implicit prompt caching, as Gemini 2.5+ does it: the longest prefix of the
+      request (system instruction, tools, then every content part, in order) that an earlier request of the
+      same model also had is reported as ``cachedContentTokenCount`` (part of ``promptTokenCount``), when
+      it reaches this many tokens. Explicit caches (``cachedContent``) are not served.
   ``strict=True`` (default): reject malformed conversations like the real API (empty ``contents``,
       a function-response turn not right after a function-call turn, or with a different number of parts).
 """
@@ -28,6 +32,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .caching import MIN_CACHE_TOKENS, PrefixCache, prefixes
 from .scripted import (
     Failure,
     RecordedRequest,
@@ -82,7 +87,7 @@ def _fmt_seconds(v: float) -> str:
 class FakeGemini(ScriptedServer):
     """Fake ``generateContent``. Constructor:
     ``FakeGemini(*items, api_key=None, strict=True, thought_signatures=False, require_thought_signatures=False,
-    function_call_ids=False)``."""
+    function_call_ids=False, cache_min_tokens=1024)``."""
 
     def __init__(
         self,
@@ -92,6 +97,7 @@ class FakeGemini(ScriptedServer):
         thought_signatures: bool = False,
         require_thought_signatures: bool = False,
         function_call_ids: bool = False,
+        cache_min_tokens: int = MIN_CACHE_TOKENS,
     ) -> None:
         self.api_key = api_key
         self.strict = strict
@@ -99,6 +105,7 @@ class FakeGemini(ScriptedServer):
         self.require_thought_signatures = require_thought_signatures
         self.function_call_ids = function_call_ids
         self.issued_signatures: set[str] = set()
+        self.cache = PrefixCache(cache_min_tokens)
         super().__init__(*items)
 
     # -- rendering --
@@ -152,6 +159,7 @@ class FakeGemini(ScriptedServer):
             content["parts"] = parts
         prompt = step.input_tokens if step.input_tokens is not None else estimate_tokens(req.raw)
         out = step.output_tokens if step.output_tokens is not None else estimate_tokens(parts)
+        cached = 0 if step.input_tokens is not None else self._cached(req.body, model, prompt)
         body = {
             "candidates": [{"content": content, "finishReason": step.finish_reason or "STOP", "index": 0}],
             "usageMetadata": {
@@ -159,11 +167,28 @@ class FakeGemini(ScriptedServer):
                 "candidatesTokenCount": out,
                 "totalTokenCount": prompt + out,
                 "promptTokensDetails": [{"modality": "TEXT", "tokenCount": prompt}],
+                **(
+                    {"cachedContentTokenCount": cached, "cacheTokensDetails": [{"modality": "TEXT", "tokenCount": cached}]}
+                    if cached
+                    else {}
+                ),
             },
             "modelVersion": model,
             "responseId": random_id("", 22),
         }
         return Response(200, body, {}, "application/json; charset=UTF-8")
+
+    def _cached(self, body: Any, model: str, prompt: int) -> int:
+        """Tokens of the longest prefix an earlier request of ``model`` had (implicit caching); remembers this one's."""
+        body = body if isinstance(body, dict) else {}
+        blocks: list[Any] = [gkey(body, "systemInstruction"), gkey(body, "tools"), gkey(body, "toolConfig")]
+        for c in body.get("contents") or []:
+            if isinstance(c, dict):
+                blocks += [{"role": c.get("role"), **p} for p in c.get("parts") or [] if isinstance(p, dict)]
+        ends = prefixes(blocks, namespace=model)
+        cached = self.cache.longest(ends)
+        self.cache.write(ends)
+        return min(cached, prompt)
 
     # -- routing --
 
@@ -202,6 +227,8 @@ class FakeGemini(ScriptedServer):
             return self.error(404, f"Method {method} is not supported by fake (FakeGemini)", "NOT_FOUND")
         if not isinstance(req.body, dict):
             return self.error(400, "Invalid JSON payload received.")
+        if ghas(req.body, "cachedContent"):
+            return self.error(400, "explicit caches (cachedContent) are not supported by fake (FakeGemini)")
         if self.strict:
             problem = _validate(req.body)
             if problem:

@@ -144,11 +144,15 @@ class RecordedRequest:
     client_disconnected: bool = False  # client went away during a Delay
     error: str | None = None  # traceback if a callable script item raised
 
-    # -- conversation helpers (work for both Anthropic and Gemini request bodies) --
+    # -- conversation helpers (work for Anthropic, Gemini, OpenAI and MCP sampling request bodies) --
 
     @property
     def api(self) -> str:
-        """``"anthropic"`` / ``"gemini"`` / ``"other"``, from the body shape."""
+        """``"anthropic"`` / ``"gemini"`` / ``"openai"`` / ``"sampling"`` / ``"other"``, from the path and body shape."""
+        if self.path.endswith("/chat/completions"):
+            return "openai"
+        if self.method == "sampling/createMessage":
+            return "sampling"
         if isinstance(self.body, dict):
             if "messages" in self.body:
                 return "anthropic"
@@ -175,6 +179,14 @@ class RecordedRequest:
                 if isinstance(c, dict):
                     role = "assistant" if c.get("role") == "model" else "user"
                     out.append((role, _gemini_parts_text(c.get("parts"))))
+        elif self.api == "openai":
+            for m in body.get("messages") or []:
+                if isinstance(m, dict) and m.get("role") in ("user", "assistant", "tool"):
+                    out.append(("assistant" if m["role"] == "assistant" else "user", _openai_message_text(m)))
+        elif self.api == "sampling":
+            for m in body.get("messages") or []:
+                if isinstance(m, dict):
+                    out.append((m.get("role", "user"), _anthropic_content_text(m.get("content"))))
         return out
 
     def latest_text(self) -> str:
@@ -192,6 +204,14 @@ class RecordedRequest:
         if self.api == "gemini":
             si = gkey(body, "systemInstruction") or {}
             return _gemini_parts_text(si.get("parts") if isinstance(si, dict) else None)
+        if self.api == "openai":
+            return "\n".join(
+                _openai_message_text(m)
+                for m in body.get("messages") or []
+                if isinstance(m, dict) and m.get("role") in ("system", "developer")
+            )
+        if self.api == "sampling":
+            return str(body.get("systemPrompt") or "")
         return ""
 
     def all_text(self) -> str:
@@ -206,8 +226,10 @@ class RecordedRequest:
         for tool in body.get("tools") or []:
             if not isinstance(tool, dict):
                 continue
-            if "name" in tool:  # Anthropic
+            if "name" in tool:  # Anthropic, MCP sampling
                 names.append(tool["name"])
+            if isinstance(tool.get("function"), dict):  # OpenAI
+                names.append(tool["function"].get("name"))
             for decl in gkey(tool, "functionDeclarations") or []:  # Gemini
                 if isinstance(decl, dict) and "name" in decl:
                     names.append(decl["name"])
@@ -215,20 +237,29 @@ class RecordedRequest:
 
     def tool_results(self) -> list[dict[str, Any]]:
         """Tool results in the latest user turn, normalised to ``{"id", "name", "content", "is_error"}``
-        (Anthropic: name None; Gemini: id only if sent, content = the response dict)."""
+        (Anthropic, sampling: name None; Gemini: id only if sent, content = the response dict; OpenAI: the
+        trailing tool messages, name None, an error when the content says so, as it has no flag)."""
         body = self.body if isinstance(self.body, dict) else {}
         out: list[dict[str, Any]] = []
-        if self.api == "anthropic":
+        if self.api == "openai":
+            for m in reversed([m for m in body.get("messages") or [] if isinstance(m, dict)]):
+                if m.get("role") == "tool":
+                    content = m.get("content")
+                    is_error = isinstance(content, str) and content.startswith("error")
+                    out.insert(0, {"id": m.get("tool_call_id"), "name": None, "content": content, "is_error": is_error})
+                elif m.get("role") != "user" or out:  # a user message of screenshots may follow the tool messages
+                    break
+        elif self.api in ("anthropic", "sampling"):
             msgs = [m for m in body.get("messages") or [] if isinstance(m, dict)]
             if msgs and msgs[-1].get("role") == "user" and isinstance(msgs[-1].get("content"), list):
                 for b in msgs[-1]["content"]:
                     if isinstance(b, dict) and b.get("type") == "tool_result":
                         out.append(
                             {
-                                "id": b.get("tool_use_id"),
+                                "id": b.get("tool_use_id") or b.get("toolUseId"),
                                 "name": None,
                                 "content": _anthropic_content_text(b.get("content")),
-                                "is_error": bool(b.get("is_error", False)),
+                                "is_error": bool(b.get("is_error") or b.get("isError")),
                             }
                         )
         elif self.api == "gemini":
@@ -297,6 +328,25 @@ def _anthropic_content_text(content: Any) -> str:
             continue
         elif t:
             out.append(f"[{t}]")
+    return "\n".join(s for s in out if s)
+
+
+def _openai_message_text(m: dict[str, Any]) -> str:
+    content = m.get("content")
+    out: list[str] = []
+    if isinstance(content, str):
+        out.append(content)
+    elif isinstance(content, list):
+        for p in content:
+            if isinstance(p, dict):
+                out.append(str(p.get("text", "")) if p.get("type") == "text" else f"[{p.get('type')}]")
+    for c in m.get("tool_calls") or []:
+        function = c.get("function") or {} if isinstance(c, dict) else {}
+        try:
+            args = json.loads(function.get("arguments") or "{}")
+        except ValueError:
+            args = function.get("arguments")
+        out.append(f"{function.get('name')}({json.dumps(args, sort_keys=True)})")
     return "\n".join(s for s in out if s)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from .scripted import Reply, ToolCall
 
-__all__ = ["act", "done", "ref_of", "rows_of_tables", "sign_in"]
+__all__ = ["act", "done", "list_pages", "noted_rows", "ref_of", "rows_of_tables", "sign_in"]
 
 
 def ref_of(req: Any, role: str, name: str) -> str:
@@ -52,3 +52,26 @@ def sign_in() -> list[Any]:
 def rows_of_tables(text: str) -> list[tuple[str, str]]:
     """(name, price) rows of the Markdown tables browser_extract made of the products pages."""
     return [(m[0], m[1]) for m in re.findall(r"^\| ([^|\n]+?) \| (\$[0-9.]+) \|$", text, re.M)]
+
+
+def noted_rows(text: str) -> list[tuple[str, str]]:
+    """(name, price) pairs of the notes :func:`list_pages` takes ("Blue Widget: $5.00; …")."""
+    return re.findall(r"([A-Z][a-z]+ [A-Z][a-z]+): (\$[0-9]+\.[0-9]{2})", text)
+
+
+def list_pages(pages: int) -> list[Any]:
+    """From the products page: read the table of ``pages`` pages and answer with every row, as the planner's
+    prompt asks a model to: the rows of each page go into a note in the turn that goes on to the next page,
+    and the answer is made of the notes and the last page (older results are condensed by then)."""
+
+    def note_and_next(req: Any) -> Reply:
+        rows = rows_of_tables(req.latest_text())
+        note = ToolCall("note", {"text": "; ".join(f"{n}: {p}" for n, p in rows)})
+        return Reply(tool_calls=[note, *act("link", "Next", "click")(req).tool_calls])
+
+    def answer(req: Any) -> Reply:
+        rows = dict.fromkeys([*noted_rows(req.all_text()), *rows_of_tables(req.latest_text())])
+        return done([{"name": n, "price": p} for n, p in rows])
+
+    read = Reply(tool_calls=[ToolCall("extract", {"format": "table"})])
+    return [read, *[item for _ in range(pages - 1) for item in (note_and_next, read)], answer]

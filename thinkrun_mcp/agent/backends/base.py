@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import dataclasses
 import logging
 import random
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ...errors import ThinkRunError
+from ...redact import Redactor
 
-__all__ = ["Backend", "ModelReply", "RetryableError", "ToolCall", "ToolResult", "ToolSpec", "Turn"]
+__all__ = ["Backend", "ModelReply", "RetryableError", "ToolCall", "ToolResult", "ToolSpec", "Turn", "retry_after"]
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,7 @@ class ToolCall:
     name: str
     args: dict[str, Any]
     id: str
+    invalid: str | None = None  # why the arguments could not be read (a provider sending them as text)
 
 
 @dataclass(slots=True)
@@ -58,6 +61,7 @@ class Turn:
     tool_calls: list[ToolCall] = field(default_factory=list)
     results: list[ToolResult] = field(default_factory=list)
     native: Any = None  # the provider's own form of an assistant turn, replayed as-is (Gemini thought signatures)
+    cache_point: bool = False  # the conversation up to here is sent unchanged next step: worth a cache marker
 
 
 @dataclass(slots=True)
@@ -69,6 +73,25 @@ class ModelReply:
     native: Any = None
     stop_reason: str | None = None
     cached_input_tokens: int = 0  # of input_tokens, those the provider read from its prompt cache
+
+
+def retry_after(response: Any) -> float | None:
+    """The seconds an HTTP error response's ``retry-after`` header asks to wait, if it gives a number."""
+    try:
+        value = response.headers.get("retry-after")
+        return float(value) if value is not None else None
+    except (ValueError, AttributeError):
+        return None
+
+
+def _redacted(turn: Turn, redactor: Redactor) -> Turn:
+    """A copy of ``turn`` whose texts, call arguments and results hide the redactor's values."""
+    return dataclasses.replace(
+        turn,
+        text=redactor.redact(turn.text),
+        tool_calls=[dataclasses.replace(c, args=redactor.redact_data(c.args)) for c in turn.tool_calls],
+        results=[dataclasses.replace(r, content=redactor.redact(r.content)) for r in turn.results],
+    )
 
 
 class RetryableError(Exception):
@@ -93,11 +116,18 @@ class Backend(abc.ABC):
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.timeout = timeout
+        self.redactor: Redactor | None = None  # secret values that must never reach the model (a task's owner's)
 
     async def complete(
         self, *, system: str, turns: list[Turn], tools: list[ToolSpec], max_output_tokens: int = 4096
     ) -> ModelReply:
-        """One model turn, with bounded retries of transient failures."""
+        """One model turn, with bounded retries of transient failures.
+
+        Every request passes through the redactor first: whatever a caller forgot to redact,
+        no secret value (raw or encoded) reaches the provider.
+        """
+        if self.redactor:
+            system, turns = self.redactor.redact(system), [_redacted(turn, self.redactor) for turn in turns]
         attempt = 0
         while True:
             try:
@@ -133,6 +163,13 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def _classify(self, exc: Exception) -> Exception:
         """A :class:`RetryableError` to retry, or the :class:`ThinkRunError` to fail with."""
+
+    def warm(self) -> None:  # noqa: B027 - optional hook
+        """Import what the SDK client would import lazily on its first call.
+
+        Called once, in a worker thread, right after the constructor (see ``Backends.make``),
+        so that no import runs on the event loop.
+        """
 
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release the SDK client."""

@@ -3,6 +3,13 @@
 The key is passed in (from Settings); the endpoint comes from the SDK's own
 ``ANTHROPIC_BASE_URL``. The SDK's retries are off because :class:`Backend`
 retries with its own bounded policy.
+
+Prompt caching: two ``cache_control`` breakpoints. One on the system prompt, which
+caches the tools and the system prompt (the same for every task and step); one on
+the last turn the planner marks ``cache_point`` (the part of the conversation the
+next step repeats), so each step reads what the previous one wrote and writes only
+the turns it added. Prefixes under the model's minimum are not cached by the API;
+the markers cost nothing then.
 """
 
 from __future__ import annotations
@@ -13,9 +20,11 @@ from typing import Any
 import anthropic
 
 from ...errors import ThinkRunError
-from .base import Backend, ModelReply, RetryableError, ToolCall, ToolSpec, Turn
+from .base import Backend, ModelReply, RetryableError, ToolCall, ToolSpec, Turn, retry_after
 
 __all__ = ["ClaudeBackend"]
+
+_EPHEMERAL = {"type": "ephemeral"}
 
 
 class ClaudeBackend(Backend):
@@ -25,6 +34,9 @@ class ClaudeBackend(Backend):
         super().__init__(model=model, max_retries=max_retries, **kw)
         self._client = anthropic.AsyncAnthropic(api_key=api_key, max_retries=0, timeout=self.timeout)
 
+    def warm(self) -> None:
+        self._client.messages  # noqa: B018 - the SDK imports its resources on first access
+
     async def close(self) -> None:
         await self._client.close()
 
@@ -32,7 +44,7 @@ class ClaudeBackend(Backend):
         response = await self._client.messages.create(
             model=self.model,
             max_tokens=max_output_tokens,
-            system=system,
+            system=[{"type": "text", "text": system, "cache_control": _EPHEMERAL}],
             tools=[{"name": t.name, "description": t.description, "input_schema": t.parameters} for t in tools],
             messages=to_messages(turns),
         )
@@ -42,11 +54,15 @@ class ClaudeBackend(Backend):
                 text_parts.append(block.text)
             elif block.type == "tool_use":
                 calls.append(ToolCall(name=block.name, args=dict(block.input or {}), id=block.id))
+        usage = response.usage
+        read = usage.cache_read_input_tokens or 0
         return ModelReply(
             text="".join(text_parts),
             tool_calls=calls,
-            input_tokens=response.usage.input_tokens,
-            output_tokens=response.usage.output_tokens,
+            # The API counts the input in three parts: after the cache, read from it, written to it.
+            input_tokens=usage.input_tokens + read + (usage.cache_creation_input_tokens or 0),
+            cached_input_tokens=read,
+            output_tokens=usage.output_tokens,
             stop_reason=response.stop_reason,
         )
 
@@ -55,7 +71,7 @@ class ClaudeBackend(Backend):
             status = exc.status_code
             message = _message(exc)
             if status == 429 or status == 529 or status >= 500 or status == 408:
-                return RetryableError(message, status=status, retry_after=_retry_after(exc))
+                return RetryableError(message, status=status, retry_after=retry_after(exc.response))
             if status in (401, 403):
                 return ThinkRunError(
                     "invalid_api_key", f"Anthropic refused the API key: {message}", hint="check ANTHROPIC_API_KEY"
@@ -67,7 +83,10 @@ class ClaudeBackend(Backend):
 
 
 def to_messages(turns: list[Turn]) -> list[dict[str, Any]]:
-    """Neutral turns → Messages API messages (consecutive same-role content merged, as the API requires)."""
+    """Neutral turns → Messages API messages (consecutive same-role content merged, as the API requires).
+
+    The last block of the last turn marked ``cache_point`` carries a cache breakpoint.
+    """
     messages: list[dict[str, Any]] = []
 
     def add(role: str, blocks: list[dict[str, Any]]) -> None:
@@ -76,6 +95,7 @@ def to_messages(turns: list[Turn]) -> list[dict[str, Any]]:
         else:
             messages.append({"role": role, "content": blocks})
 
+    cache_turn = next((t for t in reversed(turns) if t.cache_point), None)
     for turn in turns:
         if turn.role == "user":
             add("user", [{"type": "text", "text": turn.text or "(continue)"}])
@@ -102,6 +122,8 @@ def to_messages(turns: list[Turn]) -> list[dict[str, Any]]:
                     )
                 results.append({"type": "tool_result", "tool_use_id": r.call_id, "content": content, "is_error": r.is_error})
             add("user", results)
+        if turn is cache_turn:
+            messages[-1]["content"][-1]["cache_control"] = _EPHEMERAL
     return messages
 
 
@@ -112,11 +134,3 @@ def _message(exc: anthropic.APIStatusError) -> str:
         if isinstance(err, dict) and err.get("message"):
             return str(err["message"])
     return str(exc.message if hasattr(exc, "message") else exc)
-
-
-def _retry_after(exc: anthropic.APIStatusError) -> float | None:
-    try:
-        value = exc.response.headers.get("retry-after")
-        return float(value) if value is not None else None
-    except (ValueError, AttributeError):
-        return None

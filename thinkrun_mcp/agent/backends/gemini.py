@@ -3,6 +3,15 @@
 The key is passed in (from Settings); the endpoint comes from the SDK's own
 ``GOOGLE_GEMINI_BASE_URL``. Model turns are replayed in their native form so
 thought signatures survive, as Gemini 3 requires.
+
+Prompt caching is Gemini's implicit caching: a request whose beginning repeats an
+earlier one is billed at the cached rate for that part, with no markers. What it
+needs is a stable prefix, which the planner keeps (the same system instruction and
+tools for every task, a conversation that changes only at its end). Explicit caches
+(``caches.create``) are not used: the fixed part is about 1,100 tokens, hardly over
+the minimum a cache must hold, and an explicit cache adds a round trip to create it,
+a storage fee per hour, and a cache to delete when a task ends (or leak when the
+process dies) for the same discount the implicit cache gives.
 """
 
 from __future__ import annotations
@@ -62,6 +71,7 @@ class GeminiBackend(Backend):
             text="".join(text_parts),
             tool_calls=calls,
             input_tokens=(usage.prompt_token_count or 0) if usage else 0,
+            cached_input_tokens=(usage.cached_content_token_count or 0) if usage else 0,
             output_tokens=((usage.candidates_token_count or 0) + (usage.thoughts_token_count or 0)) if usage else 0,
             native=content,
             stop_reason=str(candidate.finish_reason) if candidate is not None and candidate.finish_reason else None,

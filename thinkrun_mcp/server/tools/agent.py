@@ -21,16 +21,20 @@ from ...models import (
     TimeoutMs,
     TokenBudget,
 )
-from ..app import Ctx, owner_of, respond, runtime_of, terse, tool
+from ...text import clip, safe_text
+from ..app import Ctx, owner_of, redactor_of, respond, runtime_of, terse, tool
 from ..params import Domains, OptionalSessionId, TaskId
+from ..sampling import ClientSampler
 
 __all__ = ["TOOLS"]
 
 
 def _task_text(t: TaskInfo) -> str:
+    u = t.usage
+    cost = f", about ${u.cost_usd:.4f}" if u.cost_usd is not None else ""
     lines = [
         f"Task {t.task_id} ({t.backend}) on session {t.session_id}: {t.status}, {t.steps} steps, "
-        f"{t.usage.input_tokens}+{t.usage.output_tokens} tokens"
+        f"{u.input_tokens}+{u.output_tokens} tokens ({u.cached_input_tokens} input tokens cached){cost}"
     ]
     if t.error:
         lines.append(f"Error: {t.error}")
@@ -47,7 +51,8 @@ def _task_text(t: TaskInfo) -> str:
 
 @tool(
     description=(
-        "Run a browser task with an LLM (gemini default, or claude). Returns a taskId at once (poll agent_status) "
+        "Run a browser task with an LLM: backend gemini, claude, openai (also local OpenAI-compatible servers) or "
+        "sampling (your own model, through MCP sampling); default: the server's. Returns a taskId at once (poll agent_status) "
         "or, with wait=true, the result. secrets: [{match: host pattern, fields: {name: value}}] reach pages, "
         "never the model. "
         'Example: {"instruction": "Find the price of Blue Widget", "startingPoint": "https://shop.example"}'
@@ -89,7 +94,7 @@ async def agent_execute(
         terminate_on_completion=terminate_on_completion,
     )
     owner = owner_of(ctx)
-    submitted = await rt.tasks.submit(owner, request)
+    submitted = await rt.tasks.submit(owner, request, sampler=ClientSampler(ctx))
     if not wait:
         info = await rt.tasks.status(owner, submitted.task_id)
         text = (
@@ -98,16 +103,18 @@ async def agent_execute(
         )
         return respond(info, text)
     total = float(max_steps or rt.settings.agent_max_steps)
+    redactor = redactor_of(ctx)
 
     async def progress(step: StepRecord) -> None:
-        await ctx.report_progress(step.step, total, f"step {step.step}: {step.action} — {step.outcome[:200]}")
+        message = clip(redactor.redact(safe_text(f"step {step.step}: {step.action} — {step.outcome}")), 300)
+        await ctx.report_progress(step.step, total, message)
 
     info = await rt.tasks.wait(owner, submitted.task_id, progress)
     return respond(info, _task_text(info))
 
 
 @tool(
-    description="Status of an agent task: status, output, error, steps, token usage, times and the last steps.",
+    description="Status of an agent task: status, output, error, steps, token usage and estimated cost, times and the last steps.",
     annotations=ToolAnnotations(readOnlyHint=True),
 )
 async def agent_status(ctx: Ctx, task_id: TaskId) -> Annotated[CallToolResult, TaskInfo]:

@@ -22,6 +22,7 @@ from ...models import (
 )
 from ..app import Ctx, owner_of, runtime_of, terse, tool
 from ..params import Domains, Offset, SessionId
+from ..sampling import ClientSampler
 
 __all__ = ["TOOLS"]
 
@@ -55,6 +56,7 @@ async def session_create(
             viewport=viewport,
             avoid_domains=avoid_domains,
             allow_domains=allow_domains,
+            sampler=ClientSampler(ctx),
         )
     return await rt.browser.create_session(
         owner_of(ctx), starting_point=starting_point, viewport=viewport, avoid_domains=avoid_domains, allow_domains=allow_domains
