@@ -758,8 +758,14 @@ def usage_of(req: RecordedRequest) -> tuple[int, int, int]:
     return u["promptTokenCount"], u.get("cachedContentTokenCount", 0), u["candidatesTokenCount"]
 
 
-async def test_requests_mark_what_repeats_for_the_prompt_cache_and_status_counts_cached_tokens(client, site, backend):
-    name, fake = backend
+@pytest.fixture(params=["gemini", "claude"])
+def caching_backend(request: pytest.FixtureRequest) -> tuple[str, Any]:
+    """The backends whose fakes model the provider's prompt cache: (name, fake)."""
+    return request.param, request.getfixturevalue(request.param)
+
+
+async def test_requests_mark_what_repeats_for_the_prompt_cache_and_status_counts_cached_tokens(client, site, caching_backend):
+    name, fake = caching_backend
     fake.cache.min_tokens = 256  # the fixed part alone is about the real minimum; here it must count from step 2
     fake.push(*sign_in(), act("link", "Products", "click"), *list_pages(2))
     info = await call(
