@@ -5,7 +5,7 @@
 
 Sections: core (tool latencies, observation sizes, memory), cache (page cache),
 agent (planner harness), store (throughput with and without awaiting the commit), models (what a
-backend's first use costs other clients). Each is a module ``benchmarks/bench_<name>.py`` with
+backend's first use costs other clients), egress (what the egress proxy costs). Each is a module ``benchmarks/bench_<name>.py`` with
 ``async def run(site) -> list[Row]``. Numbers are measured on this machine, on
 the fixture site of the tests (and the Python docs when python3-doc is installed).
 """
@@ -25,7 +25,7 @@ if __package__ in (None, ""):
 
 from benchmarks.common import Row, serve_site
 
-SECTIONS = ("core", "cache", "agent", "store", "models")
+SECTIONS = ("core", "cache", "agent", "store", "models", "egress")
 
 
 def table(rows: list[Row]) -> str:

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from . import __version__
 from .config import Settings
+from .urls import is_loopback_host
 
 if TYPE_CHECKING:
     from .browser.engine import BrowserEngine
@@ -54,7 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-sessions", type=int, help="open sessions per client (default 3)")
     parser.add_argument("--idle-seconds", type=float, help="end sessions unused this long (default 300)")
     parser.add_argument("--max-seconds", type=float, help="end sessions this old (default 1200)")
-    parser.add_argument("--block-private-networks", action="store_true", default=None, help="refuse loopback/private URLs")
+    parser.add_argument(
+        "--block-private-networks",
+        action="store_true",
+        default=None,
+        help="refuse connections to loopback/private networks (default: on with HTTP on a non-loopback --host)",
+    )
     parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return parser
 
@@ -65,7 +71,16 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     }
     if args.headed:
         overrides["headless"] = False
-    return Settings(**overrides)
+    settings = Settings(**overrides)
+    if settings.block_private_networks is None and serves_others(args):
+        # Others can reach the server: pages must not reach this machine or its networks unless asked for.
+        settings = settings.model_copy(update={"block_private_networks": True})
+    return settings
+
+
+def serves_others(args: argparse.Namespace) -> bool:
+    """Whether the server listens where other machines can reach it (HTTP on a non-loopback address)."""
+    return args.command == "serve" and args.transport != "stdio" and not is_loopback_host(args.host)
 
 
 def _configure_logging(level: str) -> None:
@@ -149,6 +164,7 @@ async def doctor(settings: Settings) -> int:
     from importlib.metadata import version as pkg_version
 
     from .agent.backends import Backends
+    from .browser.egress import Egress
     from .browser.engine import BrowserEngine, find_browser
     from .errors import ThinkRunError
 
@@ -173,6 +189,12 @@ async def doctor(settings: Settings) -> int:
         out.append(f"browser: none — {exc}")
     finally:
         await engine.close()
+    private = (
+        "blocked"
+        if settings.block_private_networks
+        else "allowed (blocked when serving HTTP on a non-loopback --host, or with THINKRUN_BLOCK_PRIVATE_NETWORKS=true)"
+    )
+    out.append(f"URL rules: {Egress(settings).describe()}; private networks {private}")
     data = settings.data_dir
     try:
         data.mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,7 @@ in step.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import shlex
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, fiel
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from .models.tasks import BackendName
-from .urls import redact_url
+from .urls import PRIVATE_NETWORKS, redact_url
 
 __all__ = ["BrowserEndpoint", "ModelPrice", "Settings"]
 
@@ -139,7 +140,20 @@ class Settings(BaseSettings):
     observation_max_chars: int = Field(default=10_000, ge=1_000, le=200_000)
     extract_max_chars: int = Field(default=20_000, ge=1_000, le=1_000_000)
     upload_dir: Path | None = Field(default=None, description="browser_act upload only reads files from here.")
-    block_private_networks: bool = Field(default=False, description="Refuse loopback/private addresses.")
+    block_private_networks: bool | None = Field(
+        default=None,
+        description="Refuse connections to blocked_networks. Unset: on when serving HTTP on a non-loopback address, "
+        "off otherwise (stdio, loopback).",
+    )
+    blocked_networks: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(PRIVATE_NETWORKS),
+        description="Networks (CIDR) refused while private networks are blocked: comma separated, or a JSON list.",
+    )
+    egress_host: str | None = Field(
+        default=None,
+        description="Address of this machine the egress proxy listens on, for a remote browser on another machine; "
+        "unset: 127.0.0.1.",
+    )
     allowed_schemes: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["http", "https"], description="URL schemes pages may load: comma separated, or a JSON list."
     )
@@ -208,6 +222,22 @@ class Settings(BaseSettings):
     def _split_schemes(cls, value: Any) -> Any:
         items = _without_blanks(_list_from_text(value, split=lambda text: text.split(",")))
         return [i.lower() if isinstance(i, str) else i for i in items] if isinstance(items, list) else items
+
+    @field_validator("blocked_networks", mode="before")
+    @classmethod
+    def _split_networks(cls, value: Any) -> Any:
+        return _without_blanks(_list_from_text(value, split=lambda text: text.split(",")))
+
+    @field_validator("blocked_networks", mode="after")
+    @classmethod
+    def _check_networks(cls, value: list[str]) -> list[str]:
+        out = []
+        for item in value:
+            try:
+                out.append(str(ipaddress.ip_network(item, strict=False)))
+            except ValueError:
+                raise ValueError(f"{item!r} is not a network (write it as CIDR: 10.0.0.0/8, fd00::/8, or one address)") from None
+        return out
 
     @field_validator("browser_endpoint", mode="before")
     @classmethod

@@ -15,6 +15,7 @@ import logging
 from .agent.assist import Assist
 from .agent.backends import Backends
 from .agent.tasks import TaskManager
+from .browser.egress import Egress, Resolver
 from .browser.engine import BrowserEngine
 from .browser.history import SessionHistory
 from .browser.registry import SessionRegistry
@@ -40,7 +41,8 @@ class RuntimeState(enum.Enum):
 
 
 class Runtime:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, *, resolver: Resolver | None = None):
+        """``resolver`` replaces the system's DNS for the egress proxy (tests: rebinding, names of their own)."""
         self.settings = settings
         self.state = RuntimeState.NEW
         self.redactors = Redactors()  # agent secrets: hidden from results, model requests, the database and the log
@@ -49,12 +51,13 @@ class Runtime:
         self.rows = SessionRows(self.store)
         self.records = Records(self.store)
         self.engine = BrowserEngine(settings)
-        self.registry = SessionRegistry(settings, self.engine, self.rows, self.records, self.redactors)
+        self.egress = Egress(settings, resolver=resolver)  # the one way out of every browser context
+        self.registry = SessionRegistry(settings, self.engine, self.rows, self.records, self.redactors, egress=self.egress)
         self.backends = Backends(settings)  # one factory of LLM clients for element help and agent tasks
         self.assist = Assist(settings, ActCacheRows(self.store), self.backends)
         self.browser = BrowserService(settings, self.registry, help=self.assist)
         self.history = SessionHistory(self.registry, self.rows, self.records)
-        self.cache = PageCache(settings, self.engine, CacheRows(self.store))
+        self.cache = PageCache(settings, self.engine, CacheRows(self.store), self.egress)
         self.tasks = TaskManager(settings, TaskRows(self.store), self.browser, self.backends)
 
     async def start(self) -> None:
@@ -68,6 +71,9 @@ class Runtime:
         if n:
             log.info("marked %d sessions left open by a previous process as failed", n)
         await self.engine.start()
+        self.egress.start()
+        if self.egress.mode != "proxy":
+            log.warning("URL rules: %s", self.egress.describe())
         await self.cache.start()
         await self.registry.start()
         await self.tasks.start()
@@ -95,7 +101,10 @@ class Runtime:
             try:
                 await self.engine.close()
             finally:
-                await self.store.close()
+                try:
+                    await self.egress.close()
+                finally:
+                    await self.store.close()
 
     async def __aenter__(self) -> Runtime:
         await self.start()

@@ -317,6 +317,7 @@ def test_doctor_reports_python_playwright_browser_data_dir_and_llm_keys(tmp_path
     assert "launched" in browser_line
     assert any(Path(word.strip("()")).is_file() for word in browser_line.split() if word.strip("(").startswith("/"))
     assert f"data dir: {data_dir}" in out
+    assert "URL rules: egress proxy on 127.0.0.1" in out
     assert "LLM gemini: ready — key set" in out  # from the environment
     assert "LLM claude: ready — key set" in out  # from .env in the working directory
     assert "LLM openai: not ready — set OPENAI_API_KEY, or OPENAI_BASE_URL" in out

@@ -11,14 +11,15 @@ from mcp import Client
 
 from tests.support.mcp import held_client
 from tests.support.settings import make_settings
+from thinkrun_mcp.browser.egress import Resolver
 from thinkrun_mcp.runtime import Runtime
 from thinkrun_mcp.server.mcp import create_server
 
 
 @contextlib.asynccontextmanager
-async def started_runtime(data_dir: Path, **overrides: Any) -> AsyncIterator[Runtime]:
-    """A runtime on ``make_settings(data_dir, **overrides)``, started, and closed afterwards."""
-    rt = Runtime(make_settings(data_dir, **overrides))
+async def started_runtime(data_dir: Path, *, resolver: Resolver | None = None, **overrides: Any) -> AsyncIterator[Runtime]:
+    """A runtime on ``make_settings(data_dir, **overrides)`` (and the egress ``resolver``), started, and closed afterwards."""
+    rt = Runtime(make_settings(data_dir, **overrides), resolver=resolver)
     await rt.start()
     try:
         yield rt

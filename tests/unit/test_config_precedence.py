@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from thinkrun_mcp.browser.policy import UrlPolicy
 from thinkrun_mcp.cli import build_parser, settings_from_args
 
 
@@ -50,3 +51,29 @@ def test_data_dir_flag_overrides_environment(env_file_dir: Path, monkeypatch: py
 
     assert settings_for().data_dir == env_file_dir / "from-env"
     assert settings_for("--data-dir", str(env_file_dir / "from-flag")).data_dir == env_file_dir / "from-flag"
+
+
+@pytest.mark.parametrize(
+    "argv, env, blocked",
+    [
+        ((), {}, None),
+        (("--transport", "streamable-http"), {}, None),  # --host defaults to 127.0.0.1
+        (("--transport", "streamable-http", "--host", "::1"), {}, None),
+        (("--transport", "streamable-http", "--host", "0.0.0.0"), {}, True),
+        (("--transport", "sse", "--host", "192.168.1.5"), {}, True),
+        (("--transport", "stdio", "--host", "0.0.0.0"), {}, None),
+        (("--transport", "streamable-http", "--host", "0.0.0.0"), {"THINKRUN_BLOCK_PRIVATE_NETWORKS": "false"}, False),
+        (("--block-private-networks",), {}, True),
+    ],
+)
+def test_private_networks_are_blocked_by_default_when_serving_http_on_a_non_loopback_address(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, argv: tuple[str, ...], env: dict[str, str], blocked: bool | None
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+    s = settings_for(*argv)
+
+    assert s.block_private_networks is blocked
+    assert UrlPolicy.from_settings(s).block_private is bool(blocked)

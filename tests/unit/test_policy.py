@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
 from thinkrun_mcp.browser.policy import UrlPolicy, host_matches, normalize_pattern
@@ -129,12 +127,15 @@ def test_private_network_blocking_is_off_by_default():
     assert UrlPolicy().verdict("http://127.0.0.1:8000/") is None
 
 
-async def test_host_names_resolving_to_private_addresses_are_refused():
-    # This machine's own host name resolves to a loopback or private address (see /etc/hosts).
-    host = socket.gethostname()
-    policy = UrlPolicy(block_private=True)
-    assert policy.verdict(f"http://{host}/") is None  # nothing in the name itself
-    assert "resolves to a private" in (await policy.averdict(f"http://{host}/") or "")
+def test_blocked_networks_replace_the_private_ranges():
+    policy = UrlPolicy(block_private=True, blocked_networks=["127.0.0.2/32", "fd00::/8"])
+    assert policy.verdict("http://127.0.0.1:8000/") is None
+    assert policy.verdict("http://10.0.0.1/") is None
+    assert (
+        policy.verdict("http://127.0.0.2/") == "127.0.0.2 is in 127.0.0.2/32 (a blocked network) and private networks are blocked"
+    )
+    assert "fd00::/8" in (policy.verdict("http://[fd00::1]/") or "")
+    assert policy.verdict("http://localhost/") is None  # loopback is not among them
 
 
 async def test_check_raises_url_blocked_with_the_reason():

@@ -126,6 +126,25 @@ def test_blocked_requests_are_url_blocked_only_when_the_policy_said_why():
     assert translate(exc, what="navigate").code == "navigation_failed"
 
 
+@pytest.mark.parametrize("net_error", ["ERR_EMPTY_RESPONSE", "ERR_TUNNEL_CONNECTION_FAILED"])
+def test_a_load_the_egress_refused_is_url_blocked_with_its_reason(net_error: str):
+    exc = PlaywrightError(f"Page.goto: net::{net_error} at http://a.test/")
+    err = translate(exc, what="navigate", blocked_reason="b.test matches avoided domain 'b.test'")
+    assert (err.code, err.message) == ("url_blocked", "blocked by the URL policy: b.test matches avoided domain 'b.test'")
+    assert translate(exc, what="navigate").code == "navigation_failed"
+
+
+def test_a_refusal_does_not_explain_a_failure_the_egress_cannot_cause():
+    exc = PlaywrightError("Page.goto: net::ERR_CERT_AUTHORITY_INVALID at https://a.test/")
+    assert translate(exc, what="navigate", blocked_reason="something else was refused").code == "navigation_failed"
+
+
+def test_what_the_egress_failed_to_reach_replaces_chromiums_vaguer_error():
+    exc = PlaywrightError("Page.goto: net::ERR_EMPTY_RESPONSE at http://a.test:9/")
+    failure = "net::ERR_CONNECTION_REFUSED (127.0.0.1:9 refused the connection)"
+    assert translate(exc, what="navigate", failure=failure).message == f"the page could not be loaded: {failure}"
+
+
 def test_callers_name_the_operation_and_may_replace_messages_hints_and_codes():
     exc = PlaywrightError("Page.goto: Something odd happened\nmore")
     err = translate(
@@ -154,6 +173,8 @@ def test_every_rule_has_a_known_code():
         ('Keyboard.press: Unknown key: "Entr"', "unknown_key"),
         ("Error: Element is not a <select> element", "not_a_select"),
         ('Unexpected token "#" while parsing selector "##x"', "bad_selector"),
+        ("Page.goto: net::ERR_EMPTY_RESPONSE at http://x/", "egress_answer"),
+        ("Page.goto: net::ERR_CONNECTION_REFUSED at http://x/", "error_page"),
     ],
 )
 def test_playwright_messages_a_caller_handles_itself_are_recognised_from_one_table(message: str, signal: str):
@@ -162,4 +183,9 @@ def test_playwright_messages_a_caller_handles_itself_are_recognised_from_one_tab
         [],
         ["bad_selector"],
         ["context_destroyed"],
+        ["error_page"],  # Chromium shows its error page for what the egress refused, too
     )
+
+
+def test_an_aborted_load_shows_no_error_page():
+    assert not is_signal("net::ERR_ABORTED at http://x/", "error_page")

@@ -42,6 +42,9 @@ from .endpoints import Endpoint, Purpose, candidates, no_endpoint_error
 
 __all__ = ["LAUNCH_ARGS", "BrowserEngine", "BrowserLocation", "find_browser"]
 
+# Given the chosen endpoint's URL (None: the local browser), a context's ``proxy`` option (browser/egress.py).
+ProxyFor = Callable[[str | None], dict[str, str] | None]
+
 log = logging.getLogger(__name__)
 
 LAUNCH_ARGS = (
@@ -51,6 +54,11 @@ LAUNCH_ARGS = (
     "--disable-sync",
     "--no-first-run",
     "--disable-dev-shm-usage",
+    # Pages reach the network only through their context's egress proxy (browser/egress.py): WebRTC may not
+    # send UDP around it (Chrome reads the first flag, headless shell the second), and QUIC (UDP) is off.
+    "--webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--disable-quic",
 )
 
 _SYSTEM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome", "microsoft-edge")
@@ -344,14 +352,23 @@ class BrowserEngine:
             except Exception:
                 log.exception("browser disconnect listener failed")
 
-    async def new_context(self, *, purpose: Purpose = "session", endpoint: str | None = None, **options: Any) -> BrowserContext:
+    async def new_context(
+        self,
+        *,
+        purpose: Purpose = "session",
+        endpoint: str | None = None,
+        proxy_for: ProxyFor | None = None,
+        **options: Any,
+    ) -> BrowserContext:
         """A new context on the least loaded endpoint that takes it (on ``endpoint`` when given, cap or not).
 
-        Raises ``browser_session_limit`` when every endpoint is full, ``browser_unavailable``
-        when none can be reached (with one endpoint: why it could not).
+        ``proxy_for(endpoint URL, None for the local browser)`` gives the context's ``proxy`` option once
+        the endpoint is chosen (the egress gate: browser/egress.py). Raises ``browser_session_limit`` when
+        every endpoint is full, ``browser_unavailable`` when none can be reached (with one endpoint: why
+        it could not).
         """
         if endpoint is not None:
-            return await self._context_on(self._by_key[endpoint], purpose, options)
+            return await self._context_on(self._by_key[endpoint], purpose, options, proxy_for)
         tried: set[str] = set()
         while True:
             choice = next((e for e in candidates(self.endpoints, purpose) if e.key not in tried), None)
@@ -360,7 +377,7 @@ class BrowserEngine:
             if purpose == "session":
                 choice.reserved += 1  # before the first await: concurrent creations see it
             try:
-                return await self._context_on(choice, purpose, options)
+                return await self._context_on(choice, purpose, options, proxy_for)
             except ThinkRunError:
                 if len(self.endpoints) == 1:
                     raise  # one browser: its own error says best what is wrong
@@ -369,7 +386,11 @@ class BrowserEngine:
                 if purpose == "session":
                     choice.reserved -= 1
 
-    async def _context_on(self, endpoint: Endpoint, purpose: Purpose, options: dict[str, Any]) -> BrowserContext:
+    async def _context_on(
+        self, endpoint: Endpoint, purpose: Purpose, options: dict[str, Any], proxy_for: ProxyFor | None = None
+    ) -> BrowserContext:
+        if proxy_for is not None:
+            options = {**options, "proxy": proxy_for(endpoint.spec.url if endpoint.spec is not None else None)}
         browser = await self._connect(endpoint)
         try:
             context = await browser.new_context(**options)

@@ -56,7 +56,10 @@ _BY_KIND = {rule.kind: rule for rule in (*RULES, _OTHER)}
 # the same table idea, for messages that are not failures to report as they are.
 SIGNALS: dict[str, re.Pattern[str]] = {
     "download_started": re.compile(r"Download is starting"),  # a navigation turned into a download
+    # how Chromium reports a load the egress refused or could not connect (see browser/proxy.py), or a route aborted
+    "egress_answer": re.compile(r"ERR_EMPTY_RESPONSE|ERR_TUNNEL_CONNECTION_FAILED|ERR_BLOCKED_BY_CLIENT"),
     "navigation_interrupted": re.compile(r"interrupted by another navigation"),
+    "error_page": re.compile(r"net::ERR_(?!ABORTED\b)[A-Z_0-9]+"),  # a failed load Chromium shows its error page for
     "context_destroyed": re.compile(r"context was destroyed|navigat", re.IGNORECASE),  # the page navigated meanwhile
     "unknown_key": re.compile(r"Unknown key"),
     "not_a_select": re.compile(r"not a <select>"),
@@ -93,21 +96,27 @@ def translate(
     hints: dict[str, str | None] | None = None,
     codes: dict[str, str] | None = None,
     detail: str | None = None,
+    failure: str | None = None,
 ) -> ThinkRunError:
     """The coded error for a Playwright failure during ``what``.
 
     Args:
         exc: What Playwright raised.
         what: The operation, as a caller would name it ("navigate", "loading https://…").
-        blocked_reason: Why the URL policy refused the request, when it did; a
-            ``ERR_BLOCKED_BY_CLIENT`` without one is an ordinary network failure.
+        blocked_reason: Why the URL policy refused the request, when it did (then a
+            failure the egress causes is ``url_blocked``); a ``ERR_BLOCKED_BY_CLIENT``
+            without one is an ordinary network failure.
         messages: Per-kind message formats replacing the table's (same fields).
         hints: Per-kind hints replacing the table's.
         codes: Per-kind codes replacing the table's.
         detail: Replaces the message's first line in the text (e.g. when the message
             names a URL that must not be shown).
+        failure: What really failed, when the egress knows better than Chromium
+            (``net::ERR_CONNECTION_REFUSED (127.0.0.1:9 refused the connection)``).
     """
     kind = kind_of(exc)
+    if kind == "network" and blocked_reason and is_signal(exc, "egress_answer"):
+        kind = "blocked"
     if kind == "blocked" and not blocked_reason:
         kind = "network"
     rule = _BY_KIND[kind]
@@ -115,7 +124,7 @@ def translate(
         shown = blocked_reason or ""
     elif kind == "network":
         net = _NET_ERROR.search(str(exc))
-        shown = net.group(0) if net else (detail or first_line(exc))
+        shown = failure or (net.group(0) if net else (detail or first_line(exc)))
     else:
         shown = detail or first_line(exc)
     message = ((messages or {}).get(kind) or rule.message).format(what=what, detail=shown)

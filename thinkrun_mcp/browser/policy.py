@@ -1,65 +1,59 @@
-"""URL rules: which URLs a session may load.
+"""URL rules: which URLs a session may load, and which addresses its browser may connect to.
 
-A :class:`UrlPolicy` answers for one URL with :meth:`UrlPolicy.verdict` (a reason
-string, or ``None`` when allowed). It is enforced in two places:
+A :class:`UrlPolicy` answers three questions, none of which needs DNS:
 
-- before ``browser_navigate`` / ``startingPoint`` / page-cache loads, so a blocked
-  URL fails fast with ``url_blocked``;
-- by a context route on every request the page makes (navigations, redirects,
-  subresources, frames) whenever the policy can refuse an http(s) URL, i.e. when
-  it has domain rules or blocks private networks. With only scheme rules the
-  route is not installed: Chromium itself never follows an http(s) redirect or
-  link into ``file:``, ``chrome:`` or ``data:`` top-level documents.
+- :meth:`UrlPolicy.verdict`: may this URL be loaded (scheme, avoided and allowed
+  domains, a host written as a blocked address)? Asked before ``browser_navigate``,
+  ``startingPoint`` and page-cache loads, so a plainly blocked URL fails fast with
+  ``url_blocked`` and the page stays where it was.
+- :meth:`UrlPolicy.host_verdict`: may the browser connect to this host name at all?
+- :meth:`UrlPolicy.address_verdict`: may it connect to this IP address?
+
+The last two are asked by the egress proxy (:mod:`.egress`) for every connection
+the browser opens, after it has resolved the host itself: that is where the rules
+are enforced. The checks before a load only give an early, clear answer.
 
 Domain patterns: ``example.com`` and ``*.example.com`` both match example.com
 and every subdomain; other wildcards are shell-style (``ads.*``,
 ``tracker-??.net``). A pattern given as a URL is reduced to its host.
 
-Private networks: loopback, RFC 1918, link-local, unique-local, CGNAT,
-multicast, unspecified and reserved addresses, and ``localhost``/``*.localhost``;
-IPv4 addresses in any spelling a URL parser accepts (``http://2130706433/``,
-``http://0x7f.1/``) and IPv4-mapped IPv6 (``http://[::ffff:127.0.0.1]/``).
-Host names are resolved (cached for a minute) and refused if any address is
-private. A DNS answer that changes between our check and Chromium's own lookup
-(DNS rebinding) is not caught; run a filtering proxy if that matters to you.
+Private networks: with ``block_private`` on, every address in ``blocked_networks``
+(default :data:`~thinkrun_mcp.urls.PRIVATE_NETWORKS`: loopback, RFC 1918,
+link-local and cloud metadata, unique-local, CGNAT, multicast, unspecified and
+reserved) is refused, and so are ``localhost`` and ``*.localhost`` while loopback
+is among them. IPv4 addresses count in any spelling a URL parser accepts
+(``http://2130706433/``, ``http://0x7f.1/``) and inside IPv4-mapped and NAT64
+IPv6 addresses (``http://[::ffff:127.0.0.1]/``).
 """
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import ipaddress
-import socket
-import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ..errors import ThinkRunError
 from ..text import clip
-from ..urls import host_matches, normalize_pattern
+from ..urls import PRIVATE_NETWORKS, host_matches, normalize_pattern
 
 if TYPE_CHECKING:
     from ..config import Settings
 
-__all__ = ["UrlPolicy", "host_matches", "normalize_pattern"]
+__all__ = ["IPAddress", "UrlPolicy", "host_matches", "ip_of_host", "normalize_pattern"]
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 _ALWAYS_ALLOWED = ("about:blank", "about:srcdoc")
-_CGNAT = ipaddress.ip_network("100.64.0.0/10")
-_DNS_TTL = 60.0
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_LOOPBACKS = (ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1"))
 
 
-def _ip_is_private(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return (
-        ip.is_private
-        or ip.is_loopback
-        or ip.is_link_local
-        or ip.is_multicast
-        or ip.is_unspecified
-        or ip.is_reserved
-        or (isinstance(ip, ipaddress.IPv4Address) and ip in _CGNAT)
-    )
+@functools.lru_cache(maxsize=64)
+def _networks(cidrs: tuple[str, ...]) -> tuple[Network, ...]:
+    return tuple(ipaddress.ip_network(c, strict=False) for c in cidrs)
 
 
 class UrlPolicy:
@@ -72,12 +66,14 @@ class UrlPolicy:
         avoid_domains: Iterable[str] = (),
         allow_domains: Iterable[str] = (),
         block_private: bool = False,
+        blocked_networks: Iterable[str] = tuple(PRIVATE_NETWORKS),
     ):
         self.schemes = frozenset(s.lower() for s in schemes)
         self.avoid = tuple(p for p in (normalize_pattern(x) for x in avoid_domains) if p)
         self.allow = tuple(p for p in (normalize_pattern(x) for x in allow_domains) if p)
         self.block_private = block_private
-        self._dns: dict[str, tuple[float, bool]] = {}
+        self.blocked_networks = tuple(blocked_networks)
+        self._networks = _networks(self.blocked_networks)
 
     @classmethod
     def from_settings(
@@ -88,7 +84,8 @@ class UrlPolicy:
             schemes=settings.allowed_schemes,
             avoid_domains=avoid_domains,
             allow_domains=allow_domains,
-            block_private=settings.block_private_networks,
+            block_private=bool(settings.block_private_networks),
+            blocked_networks=settings.blocked_networks,
         )
 
     def with_avoided(self, domains: Iterable[str]) -> UrlPolicy:
@@ -98,11 +95,12 @@ class UrlPolicy:
             avoid_domains=(*self.avoid, *domains),
             allow_domains=self.allow,
             block_private=self.block_private,
+            blocked_networks=self.blocked_networks,
         )
 
     @property
     def needs_route(self) -> bool:
-        """Whether an http(s) request could be refused, so every request must be checked."""
+        """Whether an http(s) request could be refused (when requests are checked by interception)."""
         return bool(self.avoid or self.allow or self.block_private)
 
     def verdict(self, url: str) -> str | None:
@@ -118,34 +116,50 @@ class UrlPolicy:
             if not scheme:
                 return "the URL has no scheme (use http:// or https://)"
             return f"the {scheme}: scheme is not allowed (allowed: {', '.join(sorted(self.schemes))})"
-        host = (parts.hostname or "").lower().rstrip(".")
+        try:
+            host = parts.hostname or ""
+        except ValueError:
+            return "the URL's host cannot be parsed"
         if scheme in ("http", "https", "ws", "wss") and not host:
             return "the URL has no host"
-        if host:
-            for pattern in self.avoid:
-                if host_matches(host, pattern):
-                    return f"{host} matches avoided domain {pattern!r}"
-            if self.allow and not any(host_matches(host, p) for p in self.allow):
-                return f"{host} is not in the allowed domains ({', '.join(self.allow)})"
-            if self.block_private and _literal_private(host):
-                return f"{host} is a private or loopback address and private networks are blocked"
-        return None
+        return self.host_verdict(host) if host else None
 
-    async def averdict(self, url: str) -> str | None:
-        """Like :meth:`verdict`, and with private-network blocking also resolves the host name."""
-        reason = self.verdict(url)
-        if reason or not self.block_private:
-            return reason
-        host = (urlsplit(url).hostname or "").lower().rstrip(".")
-        if not host or _is_ip(host) or _ipv4_number(host) is not None:
+    def host_verdict(self, host: str) -> str | None:
+        """Why a connection to ``host`` (a name or an address, any spelling) is refused before any DNS lookup."""
+        host = host.lower().strip("[]").rstrip(".")
+        for pattern in self.avoid:
+            if host_matches(host, pattern):
+                return f"{host} matches avoided domain {pattern!r}"
+        if self.allow and not any(host_matches(host, p) for p in self.allow):
+            return f"{host} is not in the allowed domains ({', '.join(self.allow)})"
+        if not self.block_private:
             return None
-        if await self._resolves_private(host):
-            return f"{host} resolves to a private or loopback address and private networks are blocked"
-        return None
+        if host == "localhost" or host.endswith(".localhost"):
+            # Browsers resolve these to loopback themselves, whatever DNS says.
+            reasons = [self.address_verdict(ip, shown=host) for ip in _LOOPBACKS]
+            return next((r for r in reasons if r), None)
+        ip = ip_of_host(host)
+        return self.address_verdict(ip) if ip is not None else None
+
+    def address_verdict(self, ip: IPAddress, *, shown: str | None = None) -> str | None:
+        """Why a connection to the address ``ip`` is refused (``shown`` names it in the reason)."""
+        if not self.block_private:
+            return None
+        judged = ip
+        if isinstance(ip, ipaddress.IPv6Address):
+            if ip.ipv4_mapped is not None:
+                judged = ip.ipv4_mapped
+            elif ip in _NAT64:
+                judged = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        net = next((n for n in self._networks if judged.version == n.version and judged in n), None)
+        if net is None:
+            return None
+        label = PRIVATE_NETWORKS.get(str(net), "a blocked network")
+        return f"{shown or ip} is in {net} ({label}) and private networks are blocked"
 
     async def check(self, url: str) -> None:
-        """Raise ``url_blocked`` if ``url`` is refused."""
-        reason = await self.averdict(url)
+        """Raise ``url_blocked`` if :meth:`verdict` refuses ``url``."""
+        reason = self.verdict(url)
         if reason:
             raise ThinkRunError(
                 "url_blocked",
@@ -153,26 +167,14 @@ class UrlPolicy:
                 hint="choose another URL; the session's URL rules are set by session_create (avoidDomains/allowDomains)",
             )
 
-    async def _resolves_private(self, host: str) -> bool:
-        now = time.monotonic()
-        hit = self._dns.get(host)
-        if hit and hit[0] > now:
-            return hit[1]
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-            private = any(_ip_is_private(ipaddress.ip_address(info[4][0].split("%", 1)[0])) for info in infos)
-        except (OSError, ValueError):
-            private = False  # unresolvable: Chromium will fail the load itself
-        self._dns[host] = (now + _DNS_TTL, private)
-        return private
 
-
-def _is_ip(host: str) -> bool:
+def ip_of_host(host: str) -> IPAddress | None:
+    """The address a URL host stands for when it is written as one (any IPv4 spelling), else ``None``."""
+    host = host.strip("[]")
     try:
-        ipaddress.ip_address(host.strip("[]"))
-        return True
+        return ipaddress.ip_address(host.split("%", 1)[0])
     except ValueError:
-        return False
+        return _ipv4_number(host)
 
 
 def _ipv4_number(host: str) -> ipaddress.IPv4Address | None:
@@ -207,14 +209,3 @@ def _ipv4_number(host: str) -> ipaddress.IPv4Address | None:
     for i, n in enumerate(head):
         value += n << (8 * (3 - i))
     return ipaddress.IPv4Address(value)
-
-
-def _literal_private(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return _ip_is_private(ipaddress.ip_address(host.strip("[]")))
-    except ValueError:
-        pass
-    ip = _ipv4_number(host)
-    return ip is not None and _ip_is_private(ip)

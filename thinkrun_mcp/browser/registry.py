@@ -38,6 +38,7 @@ from ..redact import Redactors
 from ..store.records import Records
 from ..store.sessions import SessionRows
 from ..text import clip
+from .egress import Egress
 from .engine import BrowserEngine
 from .errors import first_line
 from .policy import UrlPolicy
@@ -70,11 +71,19 @@ def describe_end(session: Ended) -> str:
 
 class SessionRegistry:
     def __init__(
-        self, settings: Settings, engine: BrowserEngine, rows: SessionRows, records: Records, redactors: Redactors | None = None
+        self,
+        settings: Settings,
+        engine: BrowserEngine,
+        rows: SessionRows,
+        records: Records,
+        redactors: Redactors | None = None,
+        *,
+        egress: Egress,
     ):
         self.settings = settings
         self.redactors = redactors if redactors is not None else Redactors()
         self.engine = engine
+        self.egress = egress
         self.rows = rows
         self.records = records
         self._sessions: dict[str, BrowserSession] = {}
@@ -161,6 +170,7 @@ class SessionRegistry:
             options=options,
         )
         try:
+            session.gate = self.egress.open_gate(lambda: session.policy, session.on_egress)
             context = await self.engine.new_context(**self._context_options(session))
             session.endpoint = self.engine.endpoint_of(context)
             await session.open(context)
@@ -182,10 +192,12 @@ class SessionRegistry:
     @staticmethod
     def _context_options(session: BrowserSession) -> dict[str, Any]:
         """The options of a session's context: the same when it is created and when it is restored."""
+        assert session.gate is not None
         return {
             "viewport": {"width": session.viewport[0], "height": session.viewport[1]},
             "accept_downloads": True,
             "service_workers": "block",
+            "proxy_for": session.gate.proxy_for,  # every connection of the session goes through its gate
         }
 
     # -- lookup --------------------------------------------------------------------------

@@ -209,7 +209,7 @@ class BrowserService:
                     record(False, str(exc))
                     raise
                 except PlaywrightError as exc:
-                    err = self._translate(session, exc, type)
+                    err = self._translate(session, exc, type, started)
                     record(False, str(err))
                     raise err from exc
                 except asyncio.CancelledError:
@@ -223,10 +223,11 @@ class BrowserService:
             session.busy -= 1
             session.touch()
 
-    def _translate(self, session: BrowserSession, exc: PlaywrightError, type: str) -> ThinkRunError:
+    def _translate(self, session: BrowserSession, exc: PlaywrightError, type: str, started: float) -> ThinkRunError:
         if not session.is_open:
             return self._registry.not_open_error(session, doing=type)
-        return translate(exc, what=type, blocked_reason=session.last_block)
+        blocked, failure = session.egress.explain(exc, since=started)
+        return translate(exc, what=type, blocked_reason=blocked, failure=failure)
 
     # -- operations ----------------------------------------------------------------------
 
@@ -268,6 +269,7 @@ class BrowserService:
                             response = await page.goto(url or "", wait_until=wait_until, timeout=timeout)
                     except PlaywrightError as exc:
                         if not is_signal(exc, "download_started"):
+                            await session.error_page_committed(watch, page, exc)
                             raise
                 elif action == "back":
                     response = await page.go_back(wait_until=wait_until, timeout=timeout)

@@ -34,6 +34,8 @@ from ..ids import new_id
 from ..models import OPEN_STATUSES, PageEvent, SessionStatus
 from ..redact import Redactor
 from ..text import clip
+from .egress import EgressEvent, EgressLog, Gate
+from .errors import is_signal
 from .guard import guard
 from .observe import ElementInfo
 from .policy import UrlPolicy
@@ -50,10 +52,22 @@ log = logging.getLogger(__name__)
 _MAX_EVENTS = 50
 _MAX_TEXT = 2_000  # longest console message / URL stored
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+_ERROR_PAGE = "chrome-error://"
+_ERROR_PAGE_WAIT = 2.0  # seconds: Chromium commits its error page a moment after the load has failed
 
 
 def _clip(text: str, limit: int = _MAX_TEXT) -> str:
     return clip(text, limit)
+
+
+def _navigation_of(request: Request) -> tuple[bool, bool]:
+    """(is it a top-level navigation, is it the first one of a tab still opening: a popup)."""
+    if not request.is_navigation_request():
+        return False, False
+    try:
+        return request.frame.parent_frame is None, False
+    except PlaywrightError:  # a popup's first request comes before its frame exists
+        return True, True
 
 
 @dataclass
@@ -68,6 +82,8 @@ class ActionWatch:
     downloads: list[asyncio.Task[Any]] = field(default_factory=list)
     requests: int = 0
     aborted_navigation: bool = False  # a page navigation ended in net::ERR_ABORTED, as one that turns into a download does
+    error_page: asyncio.Event = field(default_factory=asyncio.Event)  # a tab committed Chromium's error page
+    popup_coming: bool = False  # a tab is opening (its page object comes a moment later)
 
     def __post_init__(self) -> None:
         self.idle.set()
@@ -124,8 +140,8 @@ class BrowserSession:
         self.redactor = redactor if redactor is not None else Redactor()
         self.last_tree: Any = None  # TreeText of the latest observation (refs shown to the model)
         self.last_full: tuple[str, str, str] | None = None  # (url, scope, full observation text) for cursors
-        self.last_block: str | None = None
-        self._blocked: dict[str, str] = {}  # URL → why the policy refused it (newest 100)
+        self.gate: Gate | None = None  # the context's way out (see egress.py), set before the context opens
+        self.egress = EgressLog()  # what the egress refused or could not reach for this session
         self._log_counts = {"console": 0, "network": 0}
         self._requests: dict[int, tuple[float, Request]] = {}
         self._responses: dict[int, Response] = {}
@@ -142,8 +158,9 @@ class BrowserSession:
         return self.status in OPEN_STATUSES
 
     async def open(self, context: BrowserContext) -> None:
-        """Take over a fresh context. Its first tab opens on first use (see :meth:`page`): an unused
-        session then holds no renderer process, which is most of a session's memory and start-up time."""
+        """Take over a fresh context (made with :attr:`gate`'s proxy). Its first tab opens on first use (see
+        :meth:`page`): an unused session then holds no renderer process, which is most of a session's memory
+        and start-up time."""
         self.context = context
         context.set_default_timeout(self.settings.action_timeout_ms)
         context.set_default_navigation_timeout(self.settings.navigation_timeout_ms)
@@ -156,10 +173,20 @@ class BrowserSession:
         await self.ensure_route()
 
     async def ensure_route(self) -> None:
-        """Check every request against the policy once the policy can refuse http(s) URLs."""
-        if self.policy.needs_route and not self._routed and self.context is not None:
+        """Without an egress proxy (the fallback), check every request once the policy can refuse http(s) URLs."""
+        if self.gate is None or self.gate.proxied or self.context is None:
+            return
+        if self.policy.needs_route and not self._routed:
             await self.context.route("**/*", self._route)
             self._routed = True
+
+    def on_egress(self, event: EgressEvent) -> None:
+        """The egress refused a connection of this session, or could not make it."""
+        self.egress.add(event)
+        if event.kind == "refused":
+            message = f"blocked connection to {_clip(self.redact(event.target), 200)}: {event.reason}"
+            if not any(e.kind == "blocked" and e.message == message for e in self.events[-5:]):  # the browser retries once
+                self.event("blocked", message)
 
     async def close_context(self) -> None:
         context, self.context = self.context, None
@@ -170,6 +197,8 @@ class BrowserSession:
                 await asyncio.wait_for(context.close(), timeout=10)
             except Exception as exc:  # the browser may be gone already
                 log.debug("context close for %s: %s", self.id, exc)
+        if self.gate is not None:
+            self.gate.close()
         self.pages.clear()
         self.active = None
 
@@ -345,6 +374,9 @@ class BrowserSession:
     def _on_frame_navigated(self, frame: Frame) -> None:
         if frame.parent_frame is not None:
             return
+        if frame.url.startswith(_ERROR_PAGE):
+            for w in self._watches:
+                w.error_page.set()
         page = frame.page
         if frame.url in ("about:blank", "") and self.navigation_count == 0:
             return
@@ -359,12 +391,13 @@ class BrowserSession:
     def _on_request(self, request: Request) -> None:
         key = id(request)
         self._requests[key] = (time.monotonic(), request)
+        top_level, popup = _navigation_of(request) if self._watches else (False, False)
         for w in self._watches:
             w.inflight.add(key)
             w.requests += 1
             w.idle.clear()
-            if request.is_navigation_request() and request.frame.parent_frame is None:
-                w.navigated = True
+            w.navigated = w.navigated or top_level
+            w.popup_coming = w.popup_coming or popup
 
     def _on_response(self, response: Response) -> None:
         self._responses[id(response.request)] = response
@@ -402,10 +435,13 @@ class BrowserSession:
             length = response.headers.get("content-length")
             if length and length.isdigit():
                 size = int(length)
-        if failure and failure.startswith("net::ERR_BLOCKED_BY_CLIENT"):  # Chromium adds ".Inspector"
-            reason = self._blocked.get(request.url) or self.last_block
-            if reason:
-                failure = f"blocked by URL policy: {reason}"
+        if failure and is_signal(failure, "egress_answer"):
+            # The egress reported it first (it answers the browser only after telling us).
+            told = self.egress.about(request.url, since=started - 1.0)
+            if told is not None and told.kind == "refused":
+                failure = f"blocked by URL policy: {told.reason}"
+            elif told is not None:
+                failure = f"{told.net_error or failure} ({told.reason})"
         self._log(
             "network",
             url=_clip(self.redact(request.url)),
@@ -418,16 +454,8 @@ class BrowserSession:
         )
 
     async def _route(self, route: Route) -> None:
-        if self.context is not None:
-            await guard(route, self.policy, self.context, refused=self._refused, timeout_ms=self.settings.navigation_timeout_ms)
-
-    def _refused(self, request: Request, url: str, reason: str, via: str | None) -> None:
-        self.last_block = reason
-        self._blocked[request.url] = reason  # how the network log explains the request's failure
-        while len(self._blocked) > 100:
-            self._blocked.pop(next(iter(self._blocked)))
-        what = request.resource_type if via is None else f"redirect from {_clip(self.redact(via), 200)}"
-        self.event("blocked", f"blocked {what} to {_clip(self.redact(url), 200)}: {reason}")
+        if self.gate is not None:
+            await guard(route, self.gate)
 
     # -- recording -----------------------------------------------------------------------
 
@@ -490,9 +518,14 @@ class BrowserSession:
                     await asyncio.wait_for(w.idle.wait(), timeout=network_wait)
                 except TimeoutError:
                     pass
-            # Playwright reports the aborted navigation a moment before the download it became: wait for it.
+            # Playwright reports the aborted navigation a moment before the download it became, and a popup's
+            # first request before its page: wait for them.
             for _ in range(20 if w.aborted_navigation else 0):
                 if w.downloads:
+                    break
+                await asyncio.sleep(0.05)
+            for _ in range(40 if w.popup_coming else 0):
+                if w.new_pages:
                     break
                 await asyncio.sleep(0.05)
             if w.downloads:
@@ -502,6 +535,20 @@ class BrowserSession:
         finally:
             if w in self._watches:
                 self._watches.remove(w)
+
+    async def error_page_committed(self, w: ActionWatch, page: Page, failure: PlaywrightError) -> None:
+        """After a load of ``page`` failed with a network error: wait (briefly) for Chromium's error page.
+
+        Chromium commits it a moment after Playwright reports the failure (for every network error
+        but ``ERR_ABORTED``); a navigation started before that would be "interrupted by another
+        navigation" to the error page.
+        """
+        if not is_signal(failure, "error_page") or page.is_closed() or page.url.startswith(_ERROR_PAGE):
+            return
+        try:
+            await asyncio.wait_for(w.error_page.wait(), timeout=_ERROR_PAGE_WAIT)
+        except TimeoutError:
+            pass
 
     def unwatch(self, w: ActionWatch) -> None:
         if w in self._watches:

@@ -36,6 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..browser.egress import Egress
 from ..browser.engine import BrowserEngine
 from ..browser.policy import UrlPolicy
 from ..config import Settings
@@ -76,14 +77,15 @@ class PageCache:
         settings: Cache size, default max age, pool size, cloud URL/key, URL policy settings.
         engine: The shared browser engine renders run on.
         rows: Row access to the ``page_cache`` table.
+        egress: The egress every render's connections go through.
     """
 
-    def __init__(self, settings: Settings, engine: BrowserEngine, rows: CacheRows):
+    def __init__(self, settings: Settings, engine: BrowserEngine, rows: CacheRows, egress: Egress):
         self.settings = settings
         self.rows = rows
         self.dir: Path = settings.data_dir / "cache"
         self.policy = UrlPolicy.from_settings(settings)
-        self.renderer = Renderer(settings, engine, self.policy)
+        self.renderer = Renderer(settings, engine, self.policy, egress)
         self.cloud = CloudProvider(settings)
         self._state = _State.NEW
         self._index: OrderedDict[str, IndexRow] = OrderedDict()  # least recently used first
@@ -171,7 +173,7 @@ class PageCache:
                 f'options.sensitive is true, so the URL must not leave this machine, but the provider is "cloud"{why}',
                 hint='pass provider "local" to render it on this machine',
             )
-        reason = await self.policy.averdict(url)
+        reason = self.policy.verdict(url)  # an early answer; the egress decides on what is really connected
         if reason:
             shown = "the sensitive URL" if sensitive else clip(url, 200)
             raise ThinkRunError(

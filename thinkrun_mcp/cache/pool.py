@@ -18,9 +18,10 @@ import logging
 import time
 from collections.abc import AsyncIterator
 
-from playwright.async_api import BrowserContext, Page, Request, Response, Route
+from playwright.async_api import BrowserContext, Page, Response
 from playwright.async_api import Error as PlaywrightError
 
+from ..browser.egress import Egress, EgressLog, Gate
 from ..browser.engine import BrowserEngine
 from ..browser.guard import guard
 from ..browser.policy import UrlPolicy
@@ -38,19 +39,21 @@ _CLEAR_STORAGE_JS = "() => { try { localStorage.clear(); sessionStorage.clear();
 class Lane:
     """One context and its page, with what the current render needs to know about its requests."""
 
-    def __init__(self, context: BrowserContext, page: Page, *, reusable: bool):
+    def __init__(self, context: BrowserContext, page: Page, gate: Gate, egress: EgressLog, *, reusable: bool):
         self.context = context
         self.page = page
+        self.gate = gate
+        self.egress = egress  # what the egress refused or could not reach, which explains a failed render
         self.reusable = reusable
         self.uses = 0
         self.idle_since = time.monotonic()
-        self.blocked: str | None = None  # why the URL policy refused a request of this render
+        self.started = time.monotonic()
         self.responses: list[Response] = []  # main-frame navigation responses of this render
         page.on("response", self._on_response)
 
     def begin(self) -> None:
         self.uses += 1
-        self.blocked = None
+        self.started = time.monotonic()
         self.responses = []
 
     @property
@@ -72,6 +75,7 @@ class Lane:
 
     async def close(self) -> None:
         await _close(self.context)
+        self.gate.close()
 
 
 async def _close(context: BrowserContext) -> None:
@@ -83,10 +87,11 @@ async def _close(context: BrowserContext) -> None:
 
 
 class LanePool:
-    def __init__(self, settings: Settings, engine: BrowserEngine, policy: UrlPolicy):
+    def __init__(self, settings: Settings, engine: BrowserEngine, policy: UrlPolicy, egress: Egress):
         self.settings = settings
         self.engine = engine
         self.policy = policy
+        self.egress = egress
         self.opened = 0  # lanes opened so far
         self._slots = asyncio.Semaphore(settings.cache_pool_size)
         self._idle: list[Lane] = []
@@ -130,12 +135,19 @@ class LanePool:
         return None
 
     async def _open(self, *, reusable: bool) -> Lane:
-        context = await self.engine.new_context(
-            purpose="cache",  # counted apart from sessions: the endpoints' session caps do not refuse a render
-            viewport={"width": self.settings.viewport_width, "height": self.settings.viewport_height},
-            service_workers="block",
-            accept_downloads=False,
-        )
+        told = EgressLog()
+        gate = self.egress.open_gate(lambda: self.policy, told.add)
+        try:
+            context = await self.engine.new_context(
+                purpose="cache",  # counted apart from sessions: the endpoints' session caps do not refuse a render
+                proxy_for=gate.proxy_for,  # every connection of the render goes through the lane's gate
+                viewport={"width": self.settings.viewport_width, "height": self.settings.viewport_height},
+                service_workers="block",
+                accept_downloads=False,
+            )
+        except BaseException:
+            gate.close()
+            raise
         try:
             page = await context.new_page()
             if reusable:
@@ -145,20 +157,15 @@ class LanePool:
                 except PlaywrightError as exc:  # not Chromium over CDP: no way to turn the cache off, so no reuse
                     log.debug("page cache lanes are single-use: %s", exc)
                     reusable = False
-            lane = Lane(context, page, reusable=reusable)
-            if self.policy.needs_route:  # redirects, frames and subresources obey the policy too
-                await context.route("**/*", lambda route: self._guard(lane, route))
+            lane = Lane(context, page, gate, told, reusable=reusable)
+            if not gate.proxied and self.policy.needs_route:  # no egress proxy: the fallback checks requests
+                await context.route("**/*", lambda route: guard(route, gate))
         except BaseException:
             await _close(context)
+            gate.close()
             raise
         self.opened += 1
         return lane
-
-    async def _guard(self, lane: Lane, route: Route) -> None:
-        def refused(_request: Request, _url: str, reason: str, _via: str | None) -> None:
-            lane.blocked = lane.blocked or reason
-
-        await guard(route, self.policy, lane.context, refused=refused, timeout_ms=self.settings.navigation_timeout_ms)
 
     async def _release(self, lane: Lane, ok: bool) -> None:
         keep = ok and lane.reusable and lane.uses < self.settings.cache_context_uses and lane.alive

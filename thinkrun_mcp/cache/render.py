@@ -19,6 +19,7 @@ from playwright.async_api import Page, Response
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from ..browser.capture import MAX_FULL_PAGE_HEIGHT, capture, fit_image
+from ..browser.egress import Egress
 from ..browser.engine import BrowserEngine
 from ..browser.errors import first_line, is_signal, translate
 from ..browser.extract import read_content
@@ -57,8 +58,8 @@ def content_class(content_type: str | None) -> ContentClass:
 class Renderer:
     """Renders page-cache requests in the local browser. ``renders`` counts the loads started."""
 
-    def __init__(self, settings: Settings, engine: BrowserEngine, policy: UrlPolicy):
-        self.pool = LanePool(settings, engine, policy)
+    def __init__(self, settings: Settings, engine: BrowserEngine, policy: UrlPolicy, egress: Egress):
+        self.pool = LanePool(settings, engine, policy, egress)
         self.renders = 0
 
     def start(self) -> None:
@@ -199,10 +200,12 @@ class _Render:
     def _failure(self, exc: PlaywrightError) -> ThinkRunError:
         shown = self.req.shown.replace("{", "{{").replace("}", "}}")
         rendered = f"{shown} could not be rendered: {{detail}}"
+        blocked, failure = self.lane.egress.explain(exc, since=self.lane.started)
         return translate(
             exc,
             what=f"loading {self.req.shown}",
-            blocked_reason=self.lane.blocked,
+            blocked_reason=blocked,
+            failure=None if self.req.sensitive else failure,
             messages={
                 "timeout": f"loading {shown} took longer than {self.req.timeout_ms} ms",
                 "blocked": f"loading {shown} was blocked: {{detail}}",
