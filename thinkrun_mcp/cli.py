@@ -208,6 +208,12 @@ async def doctor(settings: Settings) -> int:
     db_ok, line = await _check_database(settings)
     ok = ok and db_ok
     out.append(line)
+    how = (
+        "encrypted with THINKRUN_PROFILE_KEY"
+        if settings.profile_key
+        else "owner-only files, NOT encrypted (set THINKRUN_PROFILE_KEY)"
+    )
+    out.append(f"profiles: {settings.profiles_dir} — {how}")
     for name, readiness in Backends(settings).status().items():
         where = " (in the environment or .env)" if readiness.state == "not ready" else ""
         out.append(f"LLM {name}: {readiness.state} — {readiness.detail}{where}")

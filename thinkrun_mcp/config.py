@@ -172,6 +172,12 @@ class Settings(BaseSettings):
     cloud_url: str | None = Field(default=None, description="ThinkRun-compatible API for provider=cloud.")
     api_key: SecretStr | None = Field(default=None, description="Bearer key for the cloud provider.")
 
+    # -- profiles ------------------------------------------------------------------------
+    profile_key: SecretStr | None = Field(
+        default=None,
+        description="Passphrase that encrypts saved profiles at rest (none: stored as owner-only files, unencrypted).",
+    )
+
     # -- agent ---------------------------------------------------------------------------
     default_backend: BackendName = Field(
         default="gemini", description="gemini, claude, openai, or sampling (the calling MCP client's own model)."
@@ -278,6 +284,10 @@ class Settings(BaseSettings):
     @property
     def artifacts_dir(self) -> Path:
         return self.data_dir / "artifacts"
+
+    @property
+    def profiles_dir(self) -> Path:
+        return self.data_dir / "profiles"
 
     @property
     def uploads_dir(self) -> Path:

@@ -21,6 +21,7 @@ Codes (HTTP status)::
     task_not_found (404)         no agent task with that id
     element_not_found (404)      a ref, selector or instruction matched nothing
     artifact_not_found (404)     no artifact with that id
+    profile_not_found (404)      no profile with that id
     live_view_unavailable (404)  the session has no live view
     session_closed (409)         the session exists but has ended
     ambiguous_instruction (409)  an instruction matched several elements equally well
@@ -67,6 +68,7 @@ CODES: dict[str, _Code] = {
     "task_not_found": _Code(404, "no agent task with that id"),
     "element_not_found": _Code(404, "a ref, selector or instruction matched nothing"),
     "artifact_not_found": _Code(404, "no artifact with that id"),
+    "profile_not_found": _Code(404, "no profile with that id"),
     "live_view_unavailable": _Code(404, "the session has no live view"),
     "session_closed": _Code(409, "the session has ended"),
     "ambiguous_instruction": _Code(409, "an instruction matched several elements"),

@@ -18,6 +18,7 @@ from .agent.tasks import TaskManager
 from .browser.egress import Egress, Resolver
 from .browser.engine import BrowserEngine
 from .browser.history import SessionHistory
+from .browser.profiles import Profiles
 from .browser.registry import SessionRegistry
 from .browser.service import BrowserService
 from .cache.page_cache import PageCache
@@ -25,6 +26,7 @@ from .config import Settings
 from .redact import Redactors, redact_logs
 from .store.cache import CacheRows
 from .store.db import Store
+from .store.profiles import ProfileRows
 from .store.records import Records
 from .store.sessions import SessionRows
 from .store.tasks import ActCacheRows, TaskRows
@@ -55,7 +57,8 @@ class Runtime:
         self.registry = SessionRegistry(settings, self.engine, self.rows, self.records, self.redactors, egress=self.egress)
         self.backends = Backends(settings)  # one factory of LLM clients for element help and agent tasks
         self.assist = Assist(settings, ActCacheRows(self.store), self.backends)
-        self.browser = BrowserService(settings, self.registry, help=self.assist)
+        self.profiles = Profiles(settings, ProfileRows(self.store))  # saved cookies and storage, by owner
+        self.browser = BrowserService(settings, self.registry, help=self.assist, profiles=self.profiles)
         self.history = SessionHistory(self.registry, self.rows, self.records)
         self.cache = PageCache(settings, self.engine, CacheRows(self.store), self.egress)
         self.tasks = TaskManager(settings, TaskRows(self.store), self.browser, self.backends)

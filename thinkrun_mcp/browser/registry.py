@@ -134,6 +134,7 @@ class SessionRegistry:
         viewport: tuple[int, int] | None = None,
         policy: UrlPolicy | None = None,
         options: dict[str, Any] | None = None,
+        storage_state: dict[str, Any] | None = None,
     ) -> BrowserSession:
         """Open a new running session (its context; the first tab opens on first use), enforcing the cap."""
         viewport = viewport or (self.settings.viewport_width, self.settings.viewport_height)
@@ -160,6 +161,7 @@ class SessionRegistry:
                 options=options,
                 redactor=self.redactors.for_owner(owner.id),
             )
+            session.storage_state = storage_state
             self._sessions[session.id] = session
         self.rows.insert(
             session_id=session.id,
@@ -198,6 +200,7 @@ class SessionRegistry:
             "accept_downloads": True,
             "service_workers": "block",
             "proxy_for": session.gate.proxy_for,  # every connection of the session goes through its gate
+            "storage_state": session.storage_state,  # the profile it started from (None: empty)
         }
 
     # -- lookup --------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from ..models import (
     Observation,
     Owner,
     PageEvent,
+    ProfileInfo,
     ScreenshotResult,
     SessionClosed,
     SessionCreated,
@@ -55,6 +56,7 @@ from .extract import ExtractFormat, read_content
 from .help import ModelHelp, parse_act_instruction, rank_by_name, resolve_by_name
 from .instruction import Resolution
 from .policy import UrlPolicy
+from .profiles import Profiles
 from .registry import SessionRegistry
 from .session import BrowserSession
 from .view import Scope, compact_tree, observation
@@ -77,10 +79,18 @@ class BrowserService:
             without it, the name matcher serves act and observe.
     """
 
-    def __init__(self, settings: Settings, registry: SessionRegistry, *, help: ModelHelp | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        registry: SessionRegistry,
+        *,
+        help: ModelHelp | None = None,
+        profiles: Profiles | None = None,
+    ):
         self.settings = settings
         self._registry = registry
         self.help = help
+        self.profiles = profiles
 
     def _model(self) -> ModelHelp | None:
         return self.help if self.help is not None and self.help.available() else None
@@ -96,14 +106,23 @@ class BrowserService:
         avoid_domains: list[str] | None = None,
         allow_domains: list[str] | None = None,
         options: dict[str, Any] | None = None,
+        profile_id: str | None = None,
     ) -> SessionCreated:
-        """Create a session and, with a starting point, load it (a load failure is reported, not raised)."""
+        """Create a session (with a profile's cookies and storage) and, with a starting point, load it
+        (a load failure is reported, not raised)."""
         policy = UrlPolicy.from_settings(self.settings, avoid_domains=avoid_domains or (), allow_domains=allow_domains or ())
         if starting_point is not None:
             starting_point = normalize_url(starting_point)
             await policy.check(starting_point)  # before anything is created
+        state = await self._profiles().state(owner, profile_id) if profile_id else None
+        if profile_id:
+            options = {**(options or {}), "profileId": profile_id}
         session = await self._registry.create(
-            owner, viewport=(viewport.width, viewport.height) if viewport else None, policy=policy, options=options
+            owner,
+            viewport=(viewport.width, viewport.height) if viewport else None,
+            policy=policy,
+            options=options,
+            storage_state=state,
         )
         created = SessionCreated(
             session_id=session.id,
@@ -117,6 +136,23 @@ class BrowserService:
             except ThinkRunError as exc:
                 created.events = [PageEvent(kind="navigation", message=f"the starting point did not load: {exc}")]
         return created
+
+    async def save_profile(
+        self, owner: Owner, session_id: str | None, name: str, *, profile_id: str | None = None
+    ) -> ProfileInfo:
+        """Save the session's cookies, localStorage and IndexedDB as the owner's profile ``name``."""
+
+        async def take(session: BrowserSession) -> ProfileInfo:
+            assert session.context is not None
+            state = await session.context.storage_state(indexed_db=True)
+            return await self._profiles().save(owner, name, dict(state), profile_id=profile_id)
+
+        return await self._run(owner, session_id, "profile_save", {"name": name}, take)
+
+    def _profiles(self) -> Profiles:
+        if self.profiles is None:
+            raise ThinkRunError("invalid_input", "profiles are not available in this server")
+        return self.profiles
 
     async def close_session(self, owner: Owner, session_id: str) -> SessionClosed:
         """End a session at its owner's request (also an orphaned one); its history stays readable."""

@@ -33,6 +33,7 @@ from .cache import (
     ScreenshotCacheOptions,
     TextCacheOptions,
 )
+from .profiles import ProfileInfo, ProfileList, ProfileState
 from .sessions import (
     OPEN_STATUSES,
     ActionList,
@@ -115,6 +116,9 @@ __all__ = [
     "PageHtml",
     "PageScreenshot",
     "PageText",
+    "ProfileInfo",
+    "ProfileList",
+    "ProfileState",
     "ScreenshotCacheOptions",
     "ScreenshotResult",
     "SecretList",

@@ -197,3 +197,25 @@ async def m005_task_cost(db: aiosqlite.Connection) -> None:
 
 
 # -- typed rows ------------------------------------------------------------------------------
+
+
+@migration
+async def m006_profiles(db: aiosqlite.Connection) -> None:
+    """Saved browser identities (cookies, storage): the row here, the state in a file of its own."""
+    await run_script(
+        db,
+        """
+        CREATE TABLE profiles (
+            id TEXT PRIMARY KEY,
+            owner_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            file TEXT NOT NULL,
+            encrypted INTEGER NOT NULL,
+            cookies INTEGER NOT NULL,
+            origins INTEGER NOT NULL,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        );
+        CREATE INDEX profiles_owner ON profiles(owner_id, updated_at)
+        """,
+    )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from . import agent, browser, cache, sessions
+from . import agent, browser, cache, profiles, sessions
 
 __all__ = ["ALL_TOOLS"]
 
-ALL_TOOLS = [*browser.TOOLS, *sessions.TOOLS, *cache.TOOLS, *agent.TOOLS]
+ALL_TOOLS = [*browser.TOOLS, *sessions.TOOLS, *profiles.TOOLS, *cache.TOOLS, *agent.TOOLS]

@@ -7,6 +7,7 @@ from typing import Annotated
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
+from ...errors import ThinkRunError
 from ...models import (
     ActionList,
     ArtifactList,
@@ -46,9 +47,16 @@ async def session_create(
         terse(InitialTask) | None,
         Field(description="An agent task to start at once: taskDetails plus agent_execute's options (maxDuration ms)."),
     ] = None,
+    profile_id: Annotated[
+        str | None, Field(max_length=100, description="Start with this saved profile's cookies/storage.")
+    ] = None,
 ) -> SessionCreated:
     rt = runtime_of(ctx)
     if initial_task is not None:
+        if profile_id is not None:
+            raise ThinkRunError(
+                "invalid_input", "profileId with initialTask is not supported yet", hint="create the session first"
+            )
         return await rt.tasks.open_with_task(
             owner_of(ctx),
             initial_task,
@@ -59,7 +67,12 @@ async def session_create(
             sampler=ClientSampler(ctx),
         )
     return await rt.browser.create_session(
-        owner_of(ctx), starting_point=starting_point, viewport=viewport, avoid_domains=avoid_domains, allow_domains=allow_domains
+        owner_of(ctx),
+        starting_point=starting_point,
+        viewport=viewport,
+        avoid_domains=avoid_domains,
+        allow_domains=allow_domains,
+        profile_id=profile_id,
     )
 
 

@@ -1,0 +1,114 @@
+"""Profiles: a signed-in session saved by name, new sessions started from it already signed in; files
+owner-only and, with a key, encrypted; other owners cannot see them; storage state in and out."""
+
+from __future__ import annotations
+
+import json
+import stat
+
+from mcp import Client
+
+from tests.support.mcp import call, call_error, error_code, page_text, sign_in
+from thinkrun_mcp.models import Owner
+
+
+async def new_session(client: Client, **args) -> str:
+    return (await call(client, "session_create", args))["sessionId"]
+
+
+async def save_signed_in_profile(client: Client, site) -> tuple[dict, str]:
+    sid = await new_session(client)
+    await sign_in(client, site, sid)
+    await call(client, "browser_navigate", {"sessionId": sid, "url": site.url("storage.html?set=remembered")})
+    profile = await call(client, "profile_save", {"name": "acme", "sessionId": sid})
+    return profile, sid
+
+
+async def test_a_session_started_from_a_profile_is_signed_in_and_has_its_storage(own_client, site):
+    async with own_client() as (client, rt):
+        profile, _ = await save_signed_in_profile(client, site)
+        assert profile["name"] == "acme" and profile["cookies"] >= 1 and profile["origins"] >= 1
+
+        fresh = await new_session(client)
+        await call(client, "browser_navigate", {"sessionId": fresh, "url": site.url("account")})
+        assert "Sign in" in await page_text(client, fresh)  # an empty session is not signed in
+
+        sid = await new_session(client, profileId=profile["profileId"], startingPoint=site.url("account"))
+        assert "Sign in" not in (text := await page_text(client, sid)), text
+        await call(client, "browser_navigate", {"sessionId": sid, "url": site.url("storage.html")})
+        assert "stored: remembered" in await page_text(client, sid)
+
+        listed = await call(client, "profile_list", {})
+        assert [p["profileId"] for p in listed["profiles"]] == [profile["profileId"]]
+
+        # Saving the same name again replaces it; deleting removes row and file.
+        again = await call(client, "profile_save", {"name": "acme", "sessionId": sid})
+        assert again["profileId"] == profile["profileId"]
+        await call(client, "profile_delete", {"profileId": profile["profileId"]})
+        assert (await call(client, "profile_list", {}))["profiles"] == []
+        assert not list(rt.settings.profiles_dir.glob("prof_*"))
+        err = await call_error(client, "session_create", {"profileId": profile["profileId"]})
+        assert error_code(err) == "profile_not_found"
+
+
+async def test_profile_files_are_owner_only_and_encrypted_with_a_key(own_client, site):
+    async with own_client(profile_key="correct horse") as (client, rt):
+        profile, _ = await save_signed_in_profile(client, site)
+        files = list(rt.settings.profiles_dir.glob(f"{profile['profileId']}.*"))
+        assert len(files) == 1 and profile["encrypted"] is True
+        data = files[0].read_bytes()
+        exported = await call(client, "profile_get", {"profileId": profile["profileId"]})
+        (token,) = [c["value"] for c in exported["storageState"]["cookies"] if c["value"] in site.tokens]
+        assert token.encode() not in data and b"remembered" not in data
+        assert stat.S_IMODE(files[0].stat().st_mode) == 0o600
+        assert stat.S_IMODE(rt.settings.profiles_dir.stat().st_mode) == 0o700
+        # The database holds no cookie either.
+        await rt.store.sync()
+        assert token.encode() not in rt.settings.db_path.read_bytes()
+
+
+async def test_another_owner_cannot_see_or_use_a_profile(own_client, site):
+    async with own_client() as (client, rt):
+        profile, _ = await save_signed_in_profile(client, site)
+        other = Owner("mallory", client="m")
+        for coroutine in (
+            rt.profiles.state(other, profile["profileId"]),
+            rt.profiles.delete(other, profile["profileId"]),
+            rt.browser.create_session(other, profile_id=profile["profileId"]),
+        ):
+            try:
+                await coroutine
+                raise AssertionError("another owner reached the profile")
+            except Exception as exc:
+                assert getattr(exc, "code", None) == "profile_not_found", exc
+        assert (await rt.profiles.list(other)).profiles == []
+
+
+async def test_a_storage_state_is_imported_and_exported_in_playwrights_format(own_client, site):
+    async with own_client() as (client, _rt):
+        profile, sid = await save_signed_in_profile(client, site)
+        state = (await call(client, "profile_get", {"profileId": profile["profileId"]}))["storageState"]
+        imported = await call(client, "profile_save", {"name": "copy", "storageState": state})
+        assert imported["profileId"] != profile["profileId"] and imported["cookies"] == profile["cookies"]
+        copy = await new_session(client, profileId=imported["profileId"], startingPoint=site.url("account"))
+        assert "Sign in" not in await page_text(client, copy)
+
+        bad = [
+            {"cookies": [{"name": "a"}]},
+            {"cookies": [], "origins": [], "extra": 1},
+            {"cookies": [{"name": "a", "value": "b"}]},  # no domain/path or url
+        ]
+        for state in bad:
+            err = await call_error(client, "profile_save", {"name": "bad", "storageState": state})
+            assert error_code(err) == "invalid_input", err
+        both = await call_error(client, "profile_save", {"name": "x", "sessionId": sid, "storageState": {}})
+        assert error_code(both) == "invalid_input"
+        assert json.dumps(await call(client, "profile_list", {})).count("profileId") == 2
+
+
+async def test_an_encrypted_profile_needs_its_key(site, own_client):
+    async with own_client(profile_key="first key") as (client, _rt):
+        profile, _ = await save_signed_in_profile(client, site)
+    async with own_client(profile_key="another key") as (client, _rt):
+        err = await call_error(client, "profile_get", {"profileId": profile["profileId"]})
+        assert error_code(err) == "invalid_input" and "cannot be decrypted" in err
