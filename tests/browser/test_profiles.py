@@ -112,3 +112,48 @@ async def test_an_encrypted_profile_needs_its_key(site, own_client):
     async with own_client(profile_key="another key") as (client, _rt):
         err = await call_error(client, "profile_get", {"profileId": profile["profileId"]})
         assert error_code(err) == "invalid_input" and "cannot be decrypted" in err
+
+
+# -- per-session browser options --------------------------------------------------------------
+
+
+PROBE = """<!doctype html><meta name=viewport content="width=device-width"><title>probe</title><pre id=o></pre><script>
+navigator.geolocation.getCurrentPosition(
+  p => document.getElementById('o').textContent += 'geo=' + p.coords.latitude + ',' + p.coords.longitude + ';',
+  e => document.getElementById('o').textContent += 'geo-error=' + e.code + ';');
+document.getElementById('o').textContent += 'ua=' + navigator.userAgent + ';lang=' + navigator.language +
+  ';tz=' + Intl.DateTimeFormat().resolvedOptions().timeZone + ';dark=' + matchMedia('(prefers-color-scheme: dark)').matches +
+  ';w=' + innerWidth + ';touch=' + ('ontouchstart' in window) + ';';
+</script>"""
+
+
+async def test_a_session_presents_the_browser_options_it_was_created_with(client, site):
+    from starlette.responses import HTMLResponse, JSONResponse
+
+    site.set_route("/probe.html", lambda _r: HTMLResponse(PROBE))
+    site.set_route("/headers", lambda r: JSONResponse({"x-team": r.headers.get("x-team")}))
+    options = {
+        "userAgent": "ThinkRunTest/1.0",
+        "locale": "fr-FR",
+        "timezoneId": "Asia/Tokyo",
+        "colorScheme": "dark",
+        "geolocation": {"latitude": 48.85, "longitude": 2.35},
+        "extraHttpHeaders": {"X-Team": "s3cr3t-token"},
+    }
+    sid = await new_session(client, browser=options, startingPoint=site.url("probe.html"))
+    text = await page_text(client, sid)
+    for expected in ("ua=ThinkRunTest/1.0", "lang=fr-FR", "tz=Asia/Tokyo", "dark=true", "geo=48.85,2.35"):
+        assert expected in text, text
+    await call(client, "browser_navigate", {"sessionId": sid, "url": site.url("headers")})
+    assert "s3cr3t-token" in await page_text(client, sid)
+    details = await call(client, "session_get", {"sessionId": sid})
+    assert details["browser"]["locale"] == "fr-FR" and details["browser"]["extraHttpHeaders"] == {"X-Team": "***"}
+
+    phone = await new_session(client, browser={"device": "iPhone 15"}, startingPoint=site.url("probe.html"))
+    text = await page_text(client, phone)
+    assert "w=393" in text and "touch=true" in text and "iPhone" in text
+    assert (await call(client, "session_get", {"sessionId": phone}))["viewport"] == {"width": 393, "height": 659}
+
+    for bad, named in (({"device": "iPhone 1500"}, "iPhone"), ({"timezoneId": "Mars/Olympus"}, "timezoneId")):
+        err = await call_error(client, "session_create", {"browser": bad})
+        assert error_code(err) == "invalid_input" and named in err, err

@@ -89,6 +89,7 @@ class SessionHistory:
             tabs=len(live.pages) if live else 0,
             avoid_domains=row.options.get("avoidDomains", []),
             allow_domains=row.options.get("allowDomains", []),
+            browser=row.options.get("browser"),
             dropped={k: v for k, v in row.dropped.items() if v},
         )
 

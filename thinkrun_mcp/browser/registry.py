@@ -24,6 +24,7 @@ goes through the id-based :class:`~thinkrun_mcp.browser.service.BrowserService`.
 from __future__ import annotations
 
 import asyncio
+import difflib
 import logging
 import time
 from typing import Any, Protocol
@@ -33,7 +34,7 @@ from playwright.async_api import Error as PlaywrightError
 from ..config import Settings
 from ..errors import ThinkRunError
 from ..ids import new_id
-from ..models import Owner, SessionStatus
+from ..models import BrowserOptions, Owner, SessionStatus
 from ..redact import Redactors
 from ..store.records import Records
 from ..store.sessions import SessionRows
@@ -135,11 +136,18 @@ class SessionRegistry:
         policy: UrlPolicy | None = None,
         options: dict[str, Any] | None = None,
         storage_state: dict[str, Any] | None = None,
+        browser: BrowserOptions | None = None,
     ) -> BrowserSession:
         """Open a new running session (its context; the first tab opens on first use), enforcing the cap."""
+        extra = self._playwright_options(browser) if browser is not None else {}
+        device_viewport = extra.pop("viewport", None)
+        if viewport is None and device_viewport:
+            viewport = (device_viewport["width"], device_viewport["height"])
         viewport = viewport or (self.settings.viewport_width, self.settings.viewport_height)
         policy = policy or UrlPolicy.from_settings(self.settings)
         options = {"avoidDomains": list(policy.avoid), "allowDomains": list(policy.allow), **(options or {})}
+        if browser is not None:
+            options["browser"] = _shown_options(browser)
         async with self._create_lock:
             open_now = [s for s in self.open_sessions(owner) if s.client == owner.default_key]
             if len(open_now) >= self.settings.max_sessions:
@@ -162,6 +170,7 @@ class SessionRegistry:
                 redactor=self.redactors.for_owner(owner.id),
             )
             session.storage_state = storage_state
+            session.context_extra = extra
             self._sessions[session.id] = session
         self.rows.insert(
             session_id=session.id,
@@ -191,6 +200,35 @@ class SessionRegistry:
         self.rows.update(session.id, status=SessionStatus.RUNNING)
         return session
 
+    def _playwright_options(self, browser: BrowserOptions) -> dict[str, Any]:
+        """The context options of a session's browser options: a device's descriptor, then each option given."""
+        out: dict[str, Any] = {}
+        if browser.device:
+            devices = self.engine.playwright.devices
+            if browser.device not in devices:
+                close = difflib.get_close_matches(browser.device, list(devices), n=3)
+                raise ThinkRunError(
+                    "invalid_input",
+                    f"there is no device {browser.device[:100]!r}",
+                    hint=f"did you mean {', '.join(map(repr, close))}?"
+                    if close
+                    else 'e.g. "iPhone 15", "Pixel 7", "Desktop Chrome"',
+                )
+            out.update({k: v for k, v in devices[browser.device].items() if k != "default_browser_type"})
+        given = {
+            "user_agent": browser.user_agent,
+            "locale": browser.locale,
+            "timezone_id": browser.timezone_id,
+            "color_scheme": browser.color_scheme,
+            "extra_http_headers": browser.extra_http_headers,
+            "ignore_https_errors": browser.ignore_https_errors,
+        }
+        out.update({k: v for k, v in given.items() if v is not None})
+        if browser.geolocation is not None:
+            out["geolocation"] = browser.geolocation.model_dump(by_alias=False)
+            out["permissions"] = ["geolocation"]
+        return out
+
     @staticmethod
     def _context_options(session: BrowserSession) -> dict[str, Any]:
         """The options of a session's context: the same when it is created and when it is restored."""
@@ -201,6 +239,7 @@ class SessionRegistry:
             "service_workers": "block",
             "proxy_for": session.gate.proxy_for,  # every connection of the session goes through its gate
             "storage_state": session.storage_state,  # the profile it started from (None: empty)
+            **session.context_extra,
         }
 
     # -- lookup --------------------------------------------------------------------------
@@ -420,3 +459,11 @@ async def _reopen_page(session: BrowserSession, url: str) -> str:
         why = exc.message if isinstance(exc, ThinkRunError) else first_line(exc)
         return f"its last page {shown} could not be reopened: {clip(session.redact(why), 300)}"
     return f"its last page {shown} was reopened"
+
+
+def _shown_options(browser: BrowserOptions) -> dict[str, Any]:
+    """The browser options as session_get shows them: header values masked (they may carry tokens)."""
+    shown = browser.model_dump(mode="json", by_alias=True, exclude_none=True)
+    if "extraHttpHeaders" in shown:
+        shown["extraHttpHeaders"] = dict.fromkeys(shown["extraHttpHeaders"], "***")
+    return shown

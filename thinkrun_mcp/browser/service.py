@@ -34,6 +34,7 @@ from ..errors import ThinkRunError
 from ..ids import new_id
 from ..models import (
     ActResult,
+    BrowserOptions,
     ExtractResult,
     NavigateResult,
     Observation,
@@ -107,6 +108,7 @@ class BrowserService:
         allow_domains: list[str] | None = None,
         options: dict[str, Any] | None = None,
         profile_id: str | None = None,
+        browser: BrowserOptions | None = None,
     ) -> SessionCreated:
         """Create a session (with a profile's cookies and storage) and, with a starting point, load it
         (a load failure is reported, not raised)."""
@@ -123,6 +125,7 @@ class BrowserService:
             policy=policy,
             options=options,
             storage_state=state,
+            browser=browser,
         )
         created = SessionCreated(
             session_id=session.id,

@@ -8,6 +8,8 @@ everything is importable from ``thinkrun_mcp.models``.
 from __future__ import annotations
 
 from .base import (
+    BrowserOptions,
+    Geolocation,
     Model,
     Owner,
     Viewport,
@@ -93,6 +95,7 @@ __all__ = [
     "Artifact",
     "ArtifactList",
     "BackendName",
+    "BrowserOptions",
     "CacheMetadata",
     "CacheOptions",
     "CacheProvider",
@@ -102,6 +105,7 @@ __all__ = [
     "ElementCandidate",
     "EndpointStatus",
     "ExtractResult",
+    "Geolocation",
     "InitialTask",
     "Instruction",
     "MaxSteps",

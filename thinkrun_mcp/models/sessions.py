@@ -53,6 +53,9 @@ class SessionDetails(SessionSummary):
     tabs: int = 0
     avoid_domains: list[str] = Field(default_factory=list)
     allow_domains: list[str] = Field(default_factory=list)
+    browser: dict[str, Any] | None = Field(
+        default=None, description="The browser options it was created with (header values masked)."
+    )
     dropped: dict[str, int] = Field(default_factory=dict, description="Log rows dropped by retention, per kind.")
 
 

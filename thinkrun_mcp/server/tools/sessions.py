@@ -11,6 +11,7 @@ from ...errors import ThinkRunError
 from ...models import (
     ActionList,
     ArtifactList,
+    BrowserOptions,
     ConsoleList,
     InitialTask,
     NetworkList,
@@ -50,12 +51,19 @@ async def session_create(
     profile_id: Annotated[
         str | None, Field(max_length=100, description="Start with this saved profile's cookies/storage.")
     ] = None,
+    browser: Annotated[
+        terse(BrowserOptions) | None,
+        Field(
+            description="device (Playwright name), userAgent, locale, timezoneId, geolocation {latitude, longitude}, "
+            "colorScheme, extraHttpHeaders, ignoreHttpsErrors."
+        ),
+    ] = None,
 ) -> SessionCreated:
     rt = runtime_of(ctx)
     if initial_task is not None:
-        if profile_id is not None:
+        if profile_id is not None or browser is not None:
             raise ThinkRunError(
-                "invalid_input", "profileId with initialTask is not supported yet", hint="create the session first"
+                "invalid_input", "profileId and browser with initialTask are not supported yet", hint="create the session first"
             )
         return await rt.tasks.open_with_task(
             owner_of(ctx),
@@ -73,6 +81,7 @@ async def session_create(
         avoid_domains=avoid_domains,
         allow_domains=allow_domains,
         profile_id=profile_id,
+        browser=browser,
     )
 
 
