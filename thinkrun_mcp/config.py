@@ -173,6 +173,10 @@ class Settings(BaseSettings):
     api_key: SecretStr | None = Field(default=None, description="Bearer key for the cloud provider.")
 
     # -- profiles ------------------------------------------------------------------------
+    storage_state: Path | None = Field(
+        default=None,
+        description="A Playwright storage-state JSON file (cookies, localStorage) every default session starts with.",
+    )
     profile_key: SecretStr | None = Field(
         default=None,
         description="Passphrase that encrypts saved profiles at rest (none: stored as owner-only files, unencrypted).",

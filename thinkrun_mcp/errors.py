@@ -24,6 +24,7 @@ Codes (HTTP status)::
     profile_not_found (404)      no profile with that id
     live_view_unavailable (404)  the session has no live view
     session_closed (409)         the session exists but has ended
+    profile_in_use (409)         another session will write the profile back when it ends
     ambiguous_instruction (409)  an instruction matched several elements equally well
     action_failed (422)          the element was found but the action could not be done
     browser_session_limit (429)  the cap on concurrently open sessions is reached
@@ -71,6 +72,7 @@ CODES: dict[str, _Code] = {
     "profile_not_found": _Code(404, "no profile with that id"),
     "live_view_unavailable": _Code(404, "the session has no live view"),
     "session_closed": _Code(409, "the session has ended"),
+    "profile_in_use": _Code(409, "another session will write the profile back"),
     "ambiguous_instruction": _Code(409, "an instruction matched several elements"),
     "action_failed": _Code(422, "the action could not be done on the element"),
     "browser_session_limit": _Code(429, "the cap on concurrently open sessions is reached"),

@@ -157,3 +157,44 @@ async def test_a_session_presents_the_browser_options_it_was_created_with(client
     for bad, named in (({"device": "iPhone 1500"}, "iPhone"), ({"timezoneId": "Mars/Olympus"}, "timezoneId")):
         err = await call_error(client, "session_create", {"browser": bad})
         assert error_code(err) == "invalid_input" and named in err, err
+
+
+# -- writing back, one writer, the default session's state ----------------------------------------
+
+
+async def test_a_session_writes_its_state_back_to_its_profile_when_it_ends_one_writer_at_a_time(own_client, site):
+    async with own_client() as (client, _rt):
+        empty = await call(client, "profile_save", {"name": "blank", "storageState": {"cookies": [], "origins": []}})
+        pid = empty["profileId"]
+        writer = await new_session(client, profileId=pid, saveProfileOnEnd=True)
+        err = await call_error(client, "session_create", {"profileId": pid, "saveProfileOnEnd": True})
+        assert error_code(err) == "profile_in_use" and writer in err
+        reader = await new_session(client, profileId=pid)  # reading is always fine
+        await sign_in(client, site, writer)
+        live = await call(client, "profile_get", {"sessionId": writer})
+        assert live["profileId"] is None and live["storageState"]["cookies"]
+        await call(client, "session_close", {"sessionId": writer})
+
+        saved = (await call(client, "profile_list", {}))["profiles"][0]
+        assert saved["profileId"] == pid and saved["cookies"] >= 1
+        again = await new_session(client, profileId=pid, saveProfileOnEnd=True)  # the claim was released
+        await call(client, "browser_navigate", {"sessionId": again, "url": site.url("account")})
+        assert "Sign in" not in await page_text(client, again)
+        await call(client, "session_close", {"sessionId": reader})
+        err = await call_error(client, "session_create", {"saveProfileOnEnd": True})
+        assert error_code(err) == "invalid_input"
+
+
+async def test_default_sessions_start_with_the_storage_state_file(own_client, site, tmp_path):
+    async with own_client() as (client, _rt):
+        profile, _ = await save_signed_in_profile(client, site)
+        state = (await call(client, "profile_get", {"profileId": profile["profileId"]}))["storageState"]
+    state_file = tmp_path / "state.json"
+    state_file.write_text(json.dumps(state))
+    async with own_client(data_dir=tmp_path / "other", storage_state=str(state_file)) as (client, _rt):
+        await call(client, "browser_navigate", {"url": site.url("account")})  # the default session
+        assert "Sign in" not in await page_text(client)
+    state_file.write_text("{not json")
+    async with own_client(data_dir=tmp_path / "third", storage_state=str(state_file)) as (client, _rt):
+        err = await call_error(client, "browser_navigate", {"url": site.url("account")})
+        assert error_code(err) == "invalid_input" and str(state_file) in err

@@ -101,3 +101,14 @@ def test_every_backend_is_a_valid_request_backend_and_default(backend: str):
 
     assert TaskRequest(instruction="x", backend=backend).backend == backend
     assert Settings(_env_file=None, default_backend=backend).default_backend == backend
+
+
+def test_a_profile_is_for_a_new_session_only():
+    import pytest
+
+    from thinkrun_mcp.errors import ThinkRunError
+    from thinkrun_mcp.models import TaskRequest
+
+    assert TaskRequest(instruction="x", profile_id="prof_1").profile_id == "prof_1"
+    with pytest.raises(ThinkRunError, match="profileId applies to a new session"):
+        TaskRequest(instruction="x", profile_id="prof_1", session_id="ses_1")

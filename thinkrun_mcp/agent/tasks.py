@@ -8,6 +8,9 @@ session joins that session's FIFO queue and sees the state the previous task
 left. Tasks and their steps are stored; tasks a previous process left
 unfinished are marked failed on start.
 
+A little over 500 lines on purpose: a task's whole life (submit, queue, run
+under its timeout, steps, status, cancel) reads best in one module.
+
 A task arrives as a :class:`~thinkrun_mcp.models.TaskRequest`, which checked
 itself when it was built; the manager adds only the checks that need the
 server: the backend's readiness and the session. A task on the ``sampling``
@@ -151,7 +154,7 @@ class TaskManager:
             terminate = bool(request.terminate_on_completion)
         else:
             created = await self.browser.create_session(
-                owner, avoid_domains=request.avoid_domains or None, options={"task": True}
+                owner, avoid_domains=request.avoid_domains or None, options={"task": True}, profile_id=request.profile_id
             )
             session_id = created.session_id
             if starting_point:
@@ -214,6 +217,7 @@ class TaskManager:
         avoid_domains: list[str] | None,
         allow_domains: list[str] | None,
         sampler: Sampler | None = None,
+        profile_id: str | None = None,
     ) -> SessionCreated:
         """session_create with an initialTask (WebRun): the session, its starting point, then the task in it."""
         request = initial.to_request()  # checked, with its backend's readiness, before any session exists
@@ -225,6 +229,7 @@ class TaskManager:
             viewport=viewport,
             avoid_domains=[*(avoid_domains or []), *initial.avoid_domains] or None,
             allow_domains=allow_domains,
+            profile_id=profile_id,
         )
         if request is not None:
             try:

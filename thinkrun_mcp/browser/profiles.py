@@ -29,7 +29,7 @@ from ..ids import new_id
 from ..models import Owner, ProfileInfo, ProfileList, ts
 from ..store.profiles import ProfileRow, ProfileRows
 
-__all__ = ["Profiles"]
+__all__ = ["Profiles", "checked_state"]
 
 _NOT_FOUND_HINT = "list your profiles with profile_list, or save one with profile_save"
 
@@ -42,6 +42,30 @@ class Profiles:
         self.rows = rows
         self.dir = settings.profiles_dir
         self._fernet: Fernet | None = None
+        self._writers: dict[str, str] = {}  # profile id → the session that writes it back when it ends
+
+    # -- one writer at a time ------------------------------------------------------------
+
+    async def claim(self, owner: Owner, profile_id: str, session_id: str) -> None:
+        """Make ``session_id`` the one session that writes the profile back; ``profile_in_use`` if another is."""
+        await self._row(owner, profile_id)
+        holder = self._writers.get(profile_id)
+        if holder is not None and holder != session_id:
+            raise ThinkRunError(
+                "profile_in_use",
+                f"session {holder} will write profile {profile_id} back when it ends",
+                hint="start this session from the profile without writing it back, or end the other session first",
+            )
+        self._writers[profile_id] = session_id
+
+    def release(self, profile_id: str, session_id: str) -> None:
+        if self._writers.get(profile_id) == session_id:
+            del self._writers[profile_id]
+
+    async def write_back(self, owner: Owner, profile_id: str, state: dict[str, Any]) -> None:
+        """Replace the profile's state, keeping its name (a session that started from it ending)."""
+        row = await self._row(owner, profile_id)
+        await self.save(owner, row.name, state, profile_id=profile_id)
 
     @property
     def encrypted(self) -> bool:
@@ -51,7 +75,7 @@ class Profiles:
 
     async def save(self, owner: Owner, name: str, state: dict[str, Any], *, profile_id: str | None = None) -> ProfileInfo:
         """Save ``state`` as the owner's profile ``name`` (replacing ``profile_id``, or the profile of that name)."""
-        state = _checked_state(state)
+        state = checked_state(state)
         existing = await self._row(owner, profile_id) if profile_id else await self.rows.by_name(owner.id, name)
         now = time.time()
         pid = existing.id if existing else new_id("prof")
@@ -154,7 +178,7 @@ class Profiles:
         return self._fernet
 
 
-def _checked_state(state: Any) -> dict[str, Any]:
+def checked_state(state: Any) -> dict[str, Any]:
     """A storage state as Playwright takes it, or ``invalid_input`` saying what is wrong (never echoing values)."""
     if not isinstance(state, dict):
         raise ThinkRunError("invalid_input", "a storage state is an object {cookies: [...], origins: [...]}")

@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import asyncio
 import difflib
+import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from playwright.async_api import Error as PlaywrightError
@@ -43,6 +45,7 @@ from .egress import Egress
 from .engine import BrowserEngine
 from .errors import first_line
 from .policy import UrlPolicy
+from .profiles import checked_state
 from .session import BrowserSession
 
 __all__ = ["Ended", "SessionRegistry", "describe_end"]
@@ -94,6 +97,8 @@ class SessionRegistry:
         self._reaper: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()  # ending or restoring sessions of a lost browser
         self._waiting: set[asyncio.Task[Any]] = set()  # those of them still waiting for their endpoint
+        # Called with a session that is ending, before its context closes (a profile written back).
+        self.before_close: list[Callable[[BrowserSession], Awaitable[None]]] = []
         engine.on_disconnect(self._browser_lost)
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -200,6 +205,20 @@ class SessionRegistry:
         self.rows.update(session.id, status=SessionStatus.RUNNING)
         return session
 
+    def _default_storage_state(self) -> dict[str, Any] | None:
+        """The storage state default sessions start with (``--storage-state FILE``), read fresh each time."""
+        path = self.settings.storage_state
+        if path is None:
+            return None
+        try:
+            return checked_state(json.loads(path.read_text("utf-8")))
+        except (OSError, ValueError, ThinkRunError) as exc:
+            raise ThinkRunError(
+                "invalid_input",
+                f"the storage state file {path} cannot be used: {getattr(exc, 'message', exc)}",
+                hint="give THINKRUN_STORAGE_STATE a Playwright storage-state JSON file (context.storage_state(path=...))",
+            ) from None
+
     def _playwright_options(self, browser: BrowserOptions) -> dict[str, Any]:
         """The context options of a session's browser options: a device's descriptor, then each option given."""
         out: dict[str, Any] = {}
@@ -286,7 +305,7 @@ class SessionRegistry:
             session = self._sessions.get(sid) if sid else None
             if session is not None and session.is_open:
                 return session
-            new = await self.create(owner, options={"default": True})
+            new = await self.create(owner, options={"default": True}, storage_state=self._default_storage_state())
             self._defaults[owner.default_key] = new.id
             if session is not None and session.status == SessionStatus.ORPHANED:
                 new.event("browser", f"this is a new default session: the previous one, {session.id}, {self.orphaned(session)}")
@@ -305,6 +324,11 @@ class SessionRegistry:
         session.status = status
         session.end_reason = reason
         session.ended_at = time.time()
+        for hook in self.before_close:
+            try:
+                await asyncio.wait_for(hook(session), timeout=15)
+            except Exception as exc:  # the session ends all the same; the log says what was not done
+                log.warning("session %s: before closing: %s", session.id, first_line(exc) if str(exc) else type(exc).__name__)
         await session.close_context()
         self.rows.update(
             session.id,

@@ -92,6 +92,8 @@ class BrowserService:
         self._registry = registry
         self.help = help
         self.profiles = profiles
+        if profiles is not None:
+            registry.before_close.append(self._write_back)
 
     def _model(self) -> ModelHelp | None:
         return self.help if self.help is not None and self.help.available() else None
@@ -109,6 +111,7 @@ class BrowserService:
         options: dict[str, Any] | None = None,
         profile_id: str | None = None,
         browser: BrowserOptions | None = None,
+        save_profile_on_end: bool = False,
     ) -> SessionCreated:
         """Create a session (with a profile's cookies and storage) and, with a starting point, load it
         (a load failure is reported, not raised)."""
@@ -116,9 +119,11 @@ class BrowserService:
         if starting_point is not None:
             starting_point = normalize_url(starting_point)
             await policy.check(starting_point)  # before anything is created
+        if save_profile_on_end and not profile_id:
+            raise ThinkRunError("invalid_input", "saveProfileOnEnd needs a profileId to write back to")
         state = await self._profiles().state(owner, profile_id) if profile_id else None
         if profile_id:
-            options = {**(options or {}), "profileId": profile_id}
+            options = {**(options or {}), "profileId": profile_id, "saveProfileOnEnd": save_profile_on_end}
         session = await self._registry.create(
             owner,
             viewport=(viewport.width, viewport.height) if viewport else None,
@@ -127,6 +132,13 @@ class BrowserService:
             storage_state=state,
             browser=browser,
         )
+        if save_profile_on_end and profile_id:
+            try:
+                await self._profiles().claim(owner, profile_id, session.id)
+            except ThinkRunError:
+                await self._registry.end(session, SessionStatus.FAILED, "its profile is being written back by another session")
+                raise
+            session.write_back = profile_id
         created = SessionCreated(
             session_id=session.id,
             status=SessionStatus.RUNNING,
@@ -151,6 +163,28 @@ class BrowserService:
             return await self._profiles().save(owner, name, dict(state), profile_id=profile_id)
 
         return await self._run(owner, session_id, "profile_save", {"name": name}, take)
+
+    async def storage_state(self, owner: Owner, session_id: str | None) -> dict[str, Any]:
+        """A live session's cookies, localStorage and IndexedDB in Playwright's storage-state format."""
+
+        async def take(session: BrowserSession) -> dict[str, Any]:
+            assert session.context is not None
+            return dict(await session.context.storage_state(indexed_db=True))
+
+        return await self._run(owner, session_id, "storage_state", {}, take)
+
+    async def _write_back(self, session: BrowserSession) -> None:
+        """An ending session started from a profile with saveProfileOnEnd: its state goes back to the profile."""
+        profile_id = session.write_back
+        if profile_id is None or self.profiles is None:
+            return
+        session.write_back = None
+        try:
+            if session.context is not None:
+                state = dict(await session.context.storage_state(indexed_db=True))
+                await self.profiles.write_back(Owner(session.owner_id), profile_id, state)
+        finally:
+            self.profiles.release(profile_id, session.id)
 
     def _profiles(self) -> Profiles:
         if self.profiles is None:

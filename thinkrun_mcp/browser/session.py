@@ -139,6 +139,7 @@ class BrowserSession:
         # The owner's secret values (agent tasks), replaced by placeholders in everything recorded or returned.
         self.redactor = redactor if redactor is not None else Redactor()
         self.storage_state: dict[str, Any] | None = None  # cookies and storage it starts with (a profile)
+        self.write_back: str | None = None  # the profile its state goes back to when it ends
         self.context_extra: dict[str, Any] = {}  # Playwright context options of its browser options (device, locale…)
         self.last_tree: Any = None  # TreeText of the latest observation (refs shown to the model)
         self.last_full: tuple[str, str, str] | None = None  # (url, scope, full observation text) for cursors

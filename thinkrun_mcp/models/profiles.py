@@ -28,5 +28,5 @@ class ProfileList(Model):
 class ProfileState(Model):
     """A profile's state in Playwright's storage-state format (cookies, origins)."""
 
-    profile_id: str
+    profile_id: str | None = Field(description="None for a live session's state.")
     storage_state: dict = Field(description="Playwright storage state: {cookies: [...], origins: [...]}.")

@@ -107,6 +107,7 @@ class TaskRequest(Model):
     backend: BackendName | None = None
     timeout_ms: TimeoutMs = DEFAULT_TIMEOUT_MS
     session_id: Annotated[str, Field(max_length=100)] | None = None
+    profile_id: Annotated[str, Field(max_length=100)] | None = None  # the new session starts with this profile
     starting_point: TaskUrl | None = None
     avoid_domains: DomainList = Field(default_factory=list)
     secrets: SecretList | None = None
@@ -138,6 +139,8 @@ class TaskRequest(Model):
         elif self.output_schema is not None:
             raise ThinkRunError("invalid_input", "outputSchema only applies to outputType structured_json")
         check_secret_specs(self.secrets)
+        if self.profile_id and self.session_id:
+            raise ThinkRunError("invalid_input", "profileId applies to a new session, not to sessionId's")
 
 
 class TaskSubmitted(Model):

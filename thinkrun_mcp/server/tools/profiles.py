@@ -47,12 +47,20 @@ async def profile_list(ctx: Ctx) -> ProfileList:
 
 
 @tool(
-    description="A profile's storage state in Playwright's format (cookie values included), to use elsewhere.",
+    description="A profile's (or a live session's) storage state in Playwright's format, cookie values included.",
     annotations=ToolAnnotations(readOnlyHint=True),
 )
-async def profile_get(ctx: Ctx, profile_id: ProfileId) -> ProfileState:
-    state = await runtime_of(ctx).profiles.state(owner_of(ctx), profile_id)
-    return ProfileState(profile_id=profile_id, storage_state=state)
+async def profile_get(
+    ctx: Ctx,
+    profile_id: Annotated[str | None, Field(max_length=100)] = None,
+    session_id: Annotated[OptionalSessionId, Field(description="Instead: a live session's state.")] = None,
+) -> ProfileState:
+    rt = runtime_of(ctx)
+    if (profile_id is None) == (session_id is None):
+        raise ThinkRunError("invalid_input", "give profileId or sessionId (exactly one)")
+    if session_id is not None:
+        return ProfileState(profile_id=None, storage_state=await rt.browser.storage_state(owner_of(ctx), session_id))
+    return ProfileState(profile_id=profile_id, storage_state=await rt.profiles.state(owner_of(ctx), profile_id))
 
 
 @tool(description="Delete a saved profile.", annotations=ToolAnnotations(destructiveHint=True, idempotentHint=True))

@@ -51,19 +51,22 @@ async def session_create(
     profile_id: Annotated[
         str | None, Field(max_length=100, description="Start with this saved profile's cookies/storage.")
     ] = None,
+    save_profile_on_end: Annotated[bool, Field(description="Write its state back to profileId at the end.")] = False,
     browser: Annotated[
         terse(BrowserOptions) | None,
         Field(
-            description="device (Playwright name), userAgent, locale, timezoneId, geolocation {latitude, longitude}, "
-            "colorScheme, extraHttpHeaders, ignoreHttpsErrors."
+            description="device (e.g. iPhone 15), userAgent, locale, timezoneId, geolocation, colorScheme, extraHttpHeaders, "
+            "ignoreHttpsErrors."
         ),
     ] = None,
 ) -> SessionCreated:
     rt = runtime_of(ctx)
     if initial_task is not None:
-        if profile_id is not None or browser is not None:
+        if browser is not None or save_profile_on_end:
             raise ThinkRunError(
-                "invalid_input", "profileId and browser with initialTask are not supported yet", hint="create the session first"
+                "invalid_input",
+                "browser options and saveProfileOnEnd with initialTask are not supported yet",
+                hint="create the session first",
             )
         return await rt.tasks.open_with_task(
             owner_of(ctx),
@@ -73,6 +76,7 @@ async def session_create(
             avoid_domains=avoid_domains,
             allow_domains=allow_domains,
             sampler=ClientSampler(ctx),
+            profile_id=profile_id,
         )
     return await rt.browser.create_session(
         owner_of(ctx),
@@ -82,6 +86,7 @@ async def session_create(
         allow_domains=allow_domains,
         profile_id=profile_id,
         browser=browser,
+        save_profile_on_end=save_profile_on_end,
     )
 
 
