@@ -176,6 +176,7 @@ async def _mark_if_secret(session: BrowserSession, page: Page, target: Locator |
     """Mark the field just typed into when the value holds a secret: screenshots hide its text from then on."""
     if not session.redactor.holds(value):
         return
+    session.secret_typed = True
     mark = f"el => el.setAttribute({SECRET_FIELD!r}, '')"
     try:
         if target is not None:

@@ -36,7 +36,7 @@ from playwright.async_api import Error as PlaywrightError
 from ..config import Settings
 from ..errors import ThinkRunError
 from ..ids import new_id
-from ..models import BrowserOptions, Owner, SessionStatus
+from ..models import BrowserOptions, Owner, RecordOptions, SessionStatus
 from ..redact import Redactors
 from ..store.records import Records
 from ..store.sessions import SessionRows
@@ -46,6 +46,7 @@ from .engine import BrowserEngine
 from .errors import first_line
 from .policy import UrlPolicy
 from .profiles import checked_state
+from .recording import Recording, video_unavailable
 from .session import BrowserSession
 
 __all__ = ["Ended", "SessionRegistry", "describe_end"]
@@ -142,6 +143,7 @@ class SessionRegistry:
         options: dict[str, Any] | None = None,
         storage_state: dict[str, Any] | None = None,
         browser: BrowserOptions | None = None,
+        record: RecordOptions | None = None,
     ) -> BrowserSession:
         """Open a new running session (its context; the first tab opens on first use), enforcing the cap."""
         extra = self._playwright_options(browser) if browser is not None else {}
@@ -176,6 +178,20 @@ class SessionRegistry:
             )
             session.storage_state = storage_state
             session.context_extra = extra
+            if (
+                record is not None
+                and record.video
+                and not self.settings.browser_endpoint
+                and (why := video_unavailable(self.engine.playwright.chromium.executable_path))
+            ):
+                raise ThinkRunError(
+                    "browser_unavailable",
+                    why,
+                    hint="run `python -m playwright install ffmpeg`, or record only trace and har",
+                )
+            if record is not None and (record.trace or record.video or record.har):
+                session.recording = Recording(record, session.artifacts_dir / "recording")
+                options["record"] = record.model_dump(mode="json", by_alias=True)
             self._sessions[session.id] = session
         self.rows.insert(
             session_id=session.id,
@@ -259,6 +275,7 @@ class SessionRegistry:
             "proxy_for": session.gate.proxy_for,  # every connection of the session goes through its gate
             "storage_state": session.storage_state,  # the profile it started from (None: empty)
             **session.context_extra,
+            **(session.recording.context_options() if session.recording is not None else {}),
         }
 
     # -- lookup --------------------------------------------------------------------------

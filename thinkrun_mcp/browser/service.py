@@ -41,6 +41,7 @@ from ..models import (
     Owner,
     PageEvent,
     ProfileInfo,
+    RecordOptions,
     ScreenshotResult,
     SessionClosed,
     SessionCreated,
@@ -112,6 +113,7 @@ class BrowserService:
         profile_id: str | None = None,
         browser: BrowserOptions | None = None,
         save_profile_on_end: bool = False,
+        record: RecordOptions | None = None,
     ) -> SessionCreated:
         """Create a session (with a profile's cookies and storage) and, with a starting point, load it
         (a load failure is reported, not raised)."""
@@ -131,6 +133,7 @@ class BrowserService:
             options=options,
             storage_state=state,
             browser=browser,
+            record=record,
         )
         if save_profile_on_end and profile_id:
             try:

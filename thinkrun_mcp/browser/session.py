@@ -39,6 +39,7 @@ from .errors import is_signal
 from .guard import guard
 from .observe import ElementInfo
 from .policy import UrlPolicy
+from .recording import Recording
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -140,6 +141,8 @@ class BrowserSession:
         self.redactor = redactor if redactor is not None else Redactor()
         self.storage_state: dict[str, Any] | None = None  # cookies and storage it starts with (a profile)
         self.write_back: str | None = None  # the profile its state goes back to when it ends
+        self.recording: Recording | None = None  # trace, video, HAR (opt-in)
+        self.secret_typed = False  # a secret value was typed into one of its pages (a video of it is discarded)
         self.context_extra: dict[str, Any] = {}  # Playwright context options of its browser options (device, locale…)
         self.last_tree: Any = None  # TreeText of the latest observation (refs shown to the model)
         self.last_full: tuple[str, str, str] | None = None  # (url, scope, full observation text) for cursors
@@ -174,6 +177,8 @@ class BrowserSession:
         context.on("requestfailed", self._on_request_failed)
         context.on("close", lambda _c: self._on_context_closed())
         await self.ensure_route()
+        if self.recording is not None:
+            await self.recording.start(context)
 
     async def ensure_route(self) -> None:
         """Without an egress proxy (the fallback), check every request once the policy can refuse http(s) URLs."""
@@ -196,10 +201,14 @@ class BrowserSession:
         for task in list(self._downloads):
             task.cancel()
         if context is not None:
+            if self.recording is not None:
+                await self.recording.before_close(context)
             try:
                 await asyncio.wait_for(context.close(), timeout=10)
             except Exception as exc:  # the browser may be gone already
                 log.debug("context close for %s: %s", self.id, exc)
+            if self.recording is not None:
+                await self.recording.after_close(self)
         if self.gate is not None:
             self.gate.close()
         self.pages.clear()

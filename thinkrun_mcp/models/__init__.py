@@ -12,6 +12,7 @@ from .base import (
     Geolocation,
     Model,
     Owner,
+    RecordOptions,
     Viewport,
     ts,
 )
@@ -123,6 +124,7 @@ __all__ = [
     "ProfileInfo",
     "ProfileList",
     "ProfileState",
+    "RecordOptions",
     "ScreenshotCacheOptions",
     "ScreenshotResult",
     "SecretList",

@@ -57,6 +57,14 @@ class Geolocation(Model):
     accuracy: float = Field(default=0, ge=0, le=1_000_000)
 
 
+class RecordOptions(Model):
+    """What a session records (session_create ``record``), saved as artifacts when it ends."""
+
+    trace: bool = False
+    video: bool = False
+    har: bool = False
+
+
 class BrowserOptions(Model):
     """How a session's browser presents itself (session_create ``browser``): Playwright's context options."""
 

@@ -144,7 +144,7 @@ class NetworkList(Model):
 
 class Artifact(Model):
     object_id: str
-    type: Literal["screenshot", "download", "page"]
+    type: Literal["screenshot", "download", "page", "trace", "video", "har"]
     path: str
     public_url: str | None = None
     mime_type: str | None = None

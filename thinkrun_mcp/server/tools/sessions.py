@@ -15,6 +15,7 @@ from ...models import (
     ConsoleList,
     InitialTask,
     NetworkList,
+    RecordOptions,
     SessionClosed,
     SessionCreated,
     SessionDetails,
@@ -52,6 +53,7 @@ async def session_create(
         str | None, Field(max_length=100, description="Start with this saved profile's cookies/storage.")
     ] = None,
     save_profile_on_end: Annotated[bool, Field(description="Write its state back to profileId at the end.")] = False,
+    record: Annotated[terse(RecordOptions) | None, Field(description="{trace, video, har}: artifacts at the end.")] = None,
     browser: Annotated[
         terse(BrowserOptions) | None,
         Field(
@@ -62,10 +64,10 @@ async def session_create(
 ) -> SessionCreated:
     rt = runtime_of(ctx)
     if initial_task is not None:
-        if browser is not None or save_profile_on_end:
+        if browser is not None or save_profile_on_end or record is not None:
             raise ThinkRunError(
                 "invalid_input",
-                "browser options and saveProfileOnEnd with initialTask are not supported yet",
+                "browser, saveProfileOnEnd and record with initialTask are not supported yet",
                 hint="create the session first",
             )
         return await rt.tasks.open_with_task(
@@ -87,6 +89,7 @@ async def session_create(
         profile_id=profile_id,
         browser=browser,
         save_profile_on_end=save_profile_on_end,
+        record=record,
     )
 
 
