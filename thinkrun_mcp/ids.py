@@ -7,7 +7,7 @@ import secrets
 
 __all__ = ["is_id", "new_id"]
 
-_ID = re.compile(r"[a-z]{1,12}_[0-9a-f]{12}|[0-9a-f]{16,128}")  # our ids, and hex digests (cache keys)
+_ID = re.compile(r"[a-z]{1,12}_[0-9a-f]{12}")
 
 
 def new_id(prefix: str) -> str:
@@ -15,5 +15,8 @@ def new_id(prefix: str) -> str:
 
 
 def is_id(text: str) -> bool:
-    """Whether ``text`` is one of our ids or a hex digest: made here, holding nothing from a page or a client."""
+    """Whether ``text`` is one of our ids: made here, holding nothing from a page or a client.
+
+    (Only this exact shape: a bare hex string may be a client's token, which is what a secret often is.)
+    """
     return _ID.fullmatch(text) is not None

@@ -371,3 +371,25 @@ async def test_a_row_holding_a_lone_surrogate_is_stored_with_a_replacement_chara
         assert [r[0] for r in await store.fetch("SELECT v FROM t ORDER BY rowid")] == ["page \ufffd title", "next row"]
     finally:
         await store.close()
+
+
+async def test_no_secret_reaches_the_file_even_one_shaped_like_an_id_or_a_digest(tmp_path):
+    from thinkrun_mcp.redact import Redactor
+    from thinkrun_mcp.store.db import Store
+
+    token = "9f86d081884c7d659a2feaa0c55ad015"  # an API token: 32 hex digits, as many are
+    redactor = Redactor()
+    redactor.add({token: "<secret:token>"})
+    store = Store(tmp_path / "s.db", redactor=redactor)
+    await store.open()
+    try:
+        await store.execute("CREATE TABLE t (id TEXT, v TEXT)")
+        store.enqueue("INSERT INTO t (id, v) VALUES (?, ?)", ("ses_0123456789ab", token))
+        store.enqueue("INSERT INTO t (id, v) VALUES (?, ?)", ("ses_0123456789ac", f"Bearer {token.upper()}"))
+        await store.sync()
+        rows = [tuple(r) for r in await store.fetch("SELECT id, v FROM t ORDER BY rowid")]
+        assert rows == [("ses_0123456789ab", "<secret:token>"), ("ses_0123456789ac", "Bearer <secret:token>")]
+    finally:
+        await store.close()
+    for f in tmp_path.iterdir():
+        assert token.encode() not in f.read_bytes(), f.name

@@ -31,6 +31,7 @@ from ..store.profiles import ProfileRow, ProfileRows
 
 __all__ = ["Profiles", "checked_state"]
 
+_MAX_COOKIES, _MAX_ORIGINS = 10_000, 1_000  # far above any browser's; an absurd import is refused, not stored
 _NOT_FOUND_HINT = "list your profiles with profile_list, or save one with profile_save"
 
 
@@ -186,6 +187,8 @@ def checked_state(state: Any) -> dict[str, Any]:
     unknown = sorted(set(state) - {"cookies", "origins"})
     if unknown:
         raise ThinkRunError("invalid_input", f"a storage state has only cookies and origins, not {', '.join(unknown)}")
+    if (isinstance(cookies, list) and len(cookies) > _MAX_COOKIES) or (isinstance(origins, list) and len(origins) > _MAX_ORIGINS):
+        raise ThinkRunError("invalid_input", f"a storage state holds at most {_MAX_COOKIES} cookies and {_MAX_ORIGINS} origins")
     if not isinstance(cookies, list) or not all(
         isinstance(c, dict) and {"name", "value"} <= set(c) and ({"domain", "path"} <= set(c) or "url" in c) for c in cookies
     ):

@@ -37,8 +37,6 @@ __all__ = ["Recording", "video_unavailable"]
 
 log = logging.getLogger(__name__)
 
-_TEXT_SUFFIXES = (".json", ".trace", ".network", ".stacks", ".html", ".txt", ".css", ".js")
-
 
 def video_unavailable(chromium_path: str) -> str | None:
     """Why a local browser cannot record video (Playwright's ffmpeg is not installed), or None.
@@ -130,7 +128,11 @@ def _redact_zip(path: Path, redactor: Redactor) -> None:
     with zipfile.ZipFile(path) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
             data = src.read(info)
-            if info.filename.endswith(_TEXT_SUFFIXES) or "." not in Path(info.filename).name:
-                data = redactor.redact(data.decode("utf-8", errors="replace")).encode("utf-8")
+            try:
+                text = data.decode("utf-8")  # events, snapshots, HTML, network log; images stay as they are
+            except UnicodeDecodeError:
+                text = None
+            if text is not None:
+                data = redactor.redact(text).encode("utf-8")
             dst.writestr(info, data)
     path.write_bytes(out.getvalue())

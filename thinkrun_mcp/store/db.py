@@ -257,8 +257,8 @@ class Store:
 
     def _clean(self, value: Any) -> Any:
         """A parameter as written: no lone surrogate (SQLite's UTF-8 cannot take one: the whole batch would fail)
-        and no secret value, raw or encoded (the last line: the services redact first). Our own ids and
-        digests are left as they are: they hold nothing from a page, and they are the keys of updates."""
+        and no secret value, raw or encoded (the last line: the services redact first). Our own ids are
+        left as they are: they hold nothing from a page, and they are the keys of updates."""
         if not isinstance(value, str) or is_id(value):
             return value
         return self.redactor.redact(safe_text(value))
