@@ -38,6 +38,7 @@ from .scripted import (
     ScriptedServer,
     ScriptItem,
     estimate_tokens,
+    no_stream,
     random_id,
 )
 
@@ -175,18 +176,13 @@ class FakeAnthropic(ScriptedServer):
             return self.error(401, "x-api-key header is required", "authentication_error")
         if self.api_key is not None and key != self.api_key:
             return self.error(401, "invalid x-api-key", "authentication_error")
-        if not isinstance(req.body, dict):
-            return self.error(400, "There was an issue with your request body: expected a JSON object")
-        if req.body.get("stream"):
-            return self.error(400, "stream=true is not supported by FakeAnthropic; use non-streaming messages.create()")
-        if self.strict:
-            problem = _validate(req.body)
-            if problem:
-                return self.error(400, problem)
-        step = self.next_step(req, conn)
-        if step is None:
-            return None
-        return self.render(req, step)
+        return self.answer_model_request(
+            req,
+            conn,
+            not_object="There was an issue with your request body: expected a JSON object",
+            checks=[no_stream("FakeAnthropic", "messages.create()"), *([_validate] if self.strict else [])],
+            render=lambda step: self.render(req, step),
+        )
 
 
 def cache_blocks(body: dict[str, Any]) -> tuple[list[Any], list[int]]:

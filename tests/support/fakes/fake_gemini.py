@@ -225,22 +225,16 @@ class FakeGemini(ScriptedServer):
             return self.error(400, "streamGenerateContent is not supported by fake (FakeGemini); use generate_content()")
         if method != "generateContent":
             return self.error(404, f"Method {method} is not supported by fake (FakeGemini)", "NOT_FOUND")
-        if not isinstance(req.body, dict):
-            return self.error(400, "Invalid JSON payload received.")
-        if ghas(req.body, "cachedContent"):
-            return self.error(400, "explicit caches (cachedContent) are not supported by fake (FakeGemini)")
-        if self.strict:
-            problem = _validate(req.body)
-            if problem:
-                return self.error(400, problem)
+        checks = [_no_explicit_cache, *([_validate] if self.strict else [])]
         if self.require_thought_signatures:
-            problem = self._check_signatures(req.body)
-            if problem:
-                return self.error(400, problem)
-        step = self.next_step(req, conn)
-        if step is None:
-            return None
-        return self.render(req, step, m.group("model"))
+            checks.append(self._check_signatures)
+        return self.answer_model_request(
+            req,
+            conn,
+            not_object="Invalid JSON payload received.",
+            checks=checks,
+            render=lambda step: self.render(req, step, m.group("model")),
+        )
 
     def _check_signatures(self, body: dict[str, Any]) -> str | None:
         contents = [c for c in body.get("contents") or [] if isinstance(c, dict)]
@@ -268,6 +262,10 @@ class FakeGemini(ScriptedServer):
                     "Please refer to https://ai.google.dev/gemini-api/docs/thought-signatures for more details."
                 )
         return None
+
+
+def _no_explicit_cache(body: dict[str, Any]) -> str | None:
+    return "explicit caches (cachedContent) are not supported by fake (FakeGemini)" if ghas(body, "cachedContent") else None
 
 
 def _validate(body: dict[str, Any]) -> str | None:

@@ -32,6 +32,7 @@ from .scripted import (
     ScriptedServer,
     ScriptItem,
     estimate_tokens,
+    no_stream,
     random_id,
 )
 
@@ -161,18 +162,13 @@ class FakeOpenAI(ScriptedServer):
             return self.error(401, "You didn't provide an API key.", code="missing_api_key")
         if self.api_key is not None and key != self.api_key:
             return self.error(401, f"Incorrect API key provided: {key[:3]}***.")
-        if not isinstance(req.body, dict):
-            return self.error(400, "We could not parse the JSON body of your request.")
-        if req.body.get("stream"):
-            return self.error(400, "stream=true is not supported by FakeOpenAI; use non-streaming create()")
-        if self.strict:
-            problem = _validate(req.body)
-            if problem:
-                return self.error(400, problem)
-        step = self.next_step(req, conn)
-        if step is None:
-            return None
-        return self.render(req, step)
+        return self.answer_model_request(
+            req,
+            conn,
+            not_object="We could not parse the JSON body of your request.",
+            checks=[no_stream("FakeOpenAI", "create()"), *([_validate] if self.strict else [])],
+            render=lambda step: self.render(req, step),
+        )
 
 
 def _validate(body: dict[str, Any]) -> str | None:

@@ -31,7 +31,7 @@ import threading
 import time
 import traceback
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
@@ -627,6 +627,31 @@ class ScriptedServer(RecordingServer):
 
     # -- for subclasses --
 
+    def error(self, status: int, message: str = "", *args: Any, **kwargs: Any) -> Response:
+        """An error response in the provider's own shape."""
+        raise NotImplementedError
+
+    def answer_model_request(
+        self,
+        req: RecordedRequest,
+        conn: _Conn,
+        *,
+        not_object: str,
+        checks: Iterable[Callable[[dict[str, Any]], str | None]],
+        render: Callable[[Reply | Failure], Response],
+    ) -> Response | None:
+        """What every model endpoint does once the caller is known: a body that is no JSON object is a 400
+        (``not_object``), so is the first problem a check finds; otherwise the next script step, rendered
+        (None when a Delay was cut short)."""
+        if not isinstance(req.body, dict):
+            return self.error(400, not_object)
+        for check in checks:
+            problem = check(req.body)
+            if problem:
+                return self.error(400, problem)
+        step = self.next_step(req, conn)
+        return None if step is None else render(step)
+
     def next_step(self, req: RecordedRequest, conn: _Conn) -> Reply | Failure | None:
         """Pop the next item for a model request and resolve callables and Delays.
 
@@ -662,6 +687,11 @@ class ScriptedServer(RecordingServer):
             item = Failure(500, f"fake script item of unsupported type {type(item).__name__}: {item!r}")
         req.script_item = item
         return item
+
+
+def no_stream(fake: str, use: str) -> Callable[[dict[str, Any]], str | None]:
+    """A check refusing ``stream=true`` (the fakes answer whole responses only)."""
+    return lambda body: f"stream=true is not supported by {fake}; use non-streaming {use}" if body.get("stream") else None
 
 
 def estimate_tokens(data: Any) -> int:
