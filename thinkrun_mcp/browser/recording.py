@@ -87,37 +87,37 @@ class Recording:
                 log.warning("trace of %s not saved: %s", self.dir.name, exc)
 
     async def after_close(self, session: BrowserSession) -> None:
-        """Redact, discard or keep each file, and record what is kept as an artifact of the session."""
-        await asyncio.to_thread(self._finish, session)
+        """Redact, discard or keep each file (off the loop), then record what is kept as an artifact of the session."""
+        kept = await asyncio.to_thread(self._finish, session.redactor, discard_video=session.secret_typed)
+        if session.secret_typed and self.options.video:
+            log.warning("session %s: its video was discarded: a secret value was typed while it recorded", session.id)
+        for path, kind, mime in kept:  # on the loop: the store is not to be written from a worker thread
+            session.records.artifact(
+                object_id=new_id("obj"),
+                session_id=session.id,
+                type=kind,
+                path=str(path),
+                mime_type=mime,
+                size=path.stat().st_size,
+                ts=time.time(),
+                name=path.name,
+            )
 
-    def _finish(self, session: BrowserSession) -> None:
-        redactor = session.redactor
+    def _finish(self, redactor: Redactor, *, discard_video: bool) -> list[tuple[Path, str, str]]:
+        """The files to keep as (path, artifact type, MIME type), their texts redacted."""
+        kept: list[tuple[Path, str, str]] = []
         trace, har, videos = self.dir / "trace.zip", self.dir / "session.har", sorted((self.dir / "video").glob("*.webm"))
         if trace.exists():
             _redact_zip(trace, redactor)
-            self._record(session, trace, "trace", "application/zip")
+            kept.append((trace, "trace", "application/zip"))
         if har.exists():
             har.write_text(redactor.redact(har.read_text("utf-8", errors="replace")), "utf-8")
-            self._record(session, har, "har", "application/json")
-        if videos and session.secret_typed:
+            kept.append((har, "har", "application/json"))
+        if videos and discard_video:
             shutil.rmtree(self.dir / "video", ignore_errors=True)
-            log.warning("session %s: its video was discarded: a secret value was typed while it recorded", session.id)
-            return
-        for video in videos:
-            self._record(session, video, "video", "video/webm")
-
-    @staticmethod
-    def _record(session: BrowserSession, path: Path, kind: str, mime: str) -> None:
-        session.records.artifact(
-            object_id=new_id("obj"),
-            session_id=session.id,
-            type=kind,
-            path=str(path),
-            mime_type=mime,
-            size=path.stat().st_size,
-            ts=time.time(),
-            name=path.name,
-        )
+        else:
+            kept.extend((video, "video", "video/webm") for video in videos)
+        return kept
 
 
 def _redact_zip(path: Path, redactor: Redactor) -> None:
