@@ -36,6 +36,8 @@ __all__ = ["MAX_VALUES", "Redactor", "Redactors", "encodings_of", "redact_logs"]
 
 MAX_VALUES = 4096
 
+log = logging.getLogger(__name__)
+
 # HTML5 names of single characters (``&commat;``, ``&period;``, ``&amp;`` …), by character.
 _ENTITY_NAMES: dict[str, list[str]] = {}
 for _name, _char in html.entities.html5.items():
@@ -101,9 +103,13 @@ class Redactor:
             for value, label in fresh.items():
                 self._labels.pop(value, None)
                 self._labels[value] = label
+            dropped = 0
             while len(self._labels) > MAX_VALUES:
                 self._labels.popitem(last=False)
+                dropped += 1
             self._compiled_now = None
+        if dropped:  # outside the lock: logging redacts, and would take it again
+            log.warning("more than %d secret values are held: the %d oldest are no longer hidden", MAX_VALUES, dropped)
         if self._parent is not None:
             self._parent.add(fresh)
 

@@ -78,3 +78,14 @@ async def test_unknown_keys_in_nested_objects_are_refused_like_top_level_ones(tm
             result = await client.call_tool(tool, args)
             text = result.content[0].text
             assert result.is_error and text.startswith("invalid_input:") and named in text, (tool, text)
+
+
+async def test_an_error_about_the_arguments_hides_the_callers_secret_values(tmp_path: Path) -> None:
+    runtime = Runtime(make_settings(tmp_path))
+    runtime.redactors.for_owner("local").add({"hunter2-hunter2": "<secret:pw>"})
+    async with held_client(create_server(runtime=runtime)) as client:
+        unknown = await client.call_tool("hunter2-hunter2", {})
+        bad = await client.call_tool("browser_observe", {"hunter2%2Dhunter2": 1})
+    for result in (unknown, bad):
+        text = result.content[0].text
+        assert result.is_error and "<secret:pw>" in text and "hunter2" not in text, text

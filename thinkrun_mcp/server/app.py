@@ -180,7 +180,16 @@ class ThinkRunMCP(MCPServer[Runtime]):
         Acknowledged means durable: the result (a success or an error) is sent only after what the
         call recorded is committed (:meth:`Runtime.sync`); a database that cannot take the commit
         within the bounded wait answers ``storage_unavailable`` / ``storage_corrupt`` instead.
+
+        Every answer to a request, an error about its arguments included, leaves through
+        :func:`safe_result`: no lone surrogate and none of the caller's secret values.
         """
+        result = await self._answer(name, arguments, context)
+        if context is None or not isinstance(result, CallToolResult):
+            return result  # a direct call in Python: the SDK's own result
+        return safe_result(result, redactor_of(context))
+
+    async def _answer(self, name: str, arguments: dict[str, Any], context: Context | None) -> Any:
         definition = self._tool_defs.get(name)
         if definition is None:
             close = difflib.get_close_matches(name, sorted(self._tool_defs), n=1)
@@ -212,7 +221,7 @@ class ThinkRunMCP(MCPServer[Runtime]):
             return error_result(exc)
         except Exception as exc:
             return internal_error(name, exc)
-        return safe_result(as_tool_result(result), redactor_of(context))
+        return as_tool_result(result)
 
 
 def safe_result(result: CallToolResult, redactor: Redactor) -> CallToolResult:
