@@ -66,7 +66,7 @@ async def observation(
     return Observation(
         url=session.redact(page.url),
         title=title,
-        text=session.redact(piece),
+        text=piece,  # cut from the redacted whole (the tool boundary redacts values added since)
         scope=scope,
         total_chars=len(full),
         cursor=next_cursor,
